@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { AuditLog } from './audit/log';
+import { reconcileOpenIntents } from './audit/reconcile';
+import type { AuditRecord } from './audit/record';
+import type { AnyCommand, Services } from './core/command';
+import type { Config } from './core/config';
+import { Pipeline } from './core/pipeline';
+import type { Backend } from './hyperv/backend';
+import { openBackend } from './hyperv/index';
+import { PolicyEvaluator } from './policy/evaluator';
+import { loadPolicyFile, type LoadedPolicy } from './policy/loader';
+import { acquireDataLock } from './state/lock';
+import { StateStore } from './state/store';
+import { ALL_COMMANDS } from '../commands/index';
+
+export interface App {
+  config: Config;
+  pipeline: Pipeline;
+  audit: AuditLog;
+  store: StateStore;
+  backend: Backend;
+  loaded: LoadedPolicy;
+  policy(): PolicyEvaluator;
+  services: Services;
+  /** What start-up recovered: intents reconciled to outcome unknown. */
+  recovered: AuditRecord[];
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Replace the configured backend (tests). */
+  backend?: Backend;
+  commands?: readonly AnyCommand[];
+  clock?: () => Date;
+}
+
+/**
+ * Open everything one running bot needs, in order: policy (fail fast), lock the data dir,
+ * audit log, state, backend, then recover from any crash before serving a request.
+ */
+export async function openApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const clock = opts.clock ?? (() => new Date());
+  const loaded = loadPolicyFile(config.VMBOT_POLICY, clock());
+  const evaluator = new PolicyEvaluator(loaded.policy, () => clock().getTime());
+  const release = acquireDataLock(config.VMBOT_DATA_DIR);
+  try {
+    const audit = await AuditLog.open(join(config.VMBOT_DATA_DIR, 'audit'), { segmentRecords: config.VMBOT_AUDIT_SEGMENT_RECORDS, clock });
+    const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
+    const backend = opts.backend ?? (await openBackend(config));
+    const recovered = await reconcileOpenIntents(audit, backend);
+    const services: Services = {};
+    const pipeline = new Pipeline({
+      policy: () => evaluator, backend, audit, store, commands: opts.commands ?? ALL_COMMANDS, services,
+      actionTimeoutMs: config.VMBOT_ACTION_TIMEOUT_MS, clock,
+    });
+    let closed = false;
+    return {
+      config, pipeline, audit, store, backend, loaded, policy: () => evaluator, services, recovered,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await backend.close();
+        await audit.close();
+        release();
+      },
+    };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}

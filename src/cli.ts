@@ -1,0 +1,190 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openApp } from './app';
+import { runLocalChat } from './adapters/local/chat';
+import { queryAudit, AuditQuerySchema, toCsv } from './audit/query';
+import { verifyAudit } from './audit/verify';
+import { loadConfig, type Config } from './core/config';
+import { isVmbotError, VmbotError } from './core/errors';
+import { exitCodeFor } from './core/pipeline';
+import { PolicyEvaluator } from './policy/evaluator';
+import { explain, policyJsonSchema } from './policy/explain';
+import { loadPolicyFile } from './policy/loader';
+import { formatZodIssues } from './policy/loader';
+import { ALL_COMMANDS } from '../commands/index';
+
+const USAGE = `vmbot — delegated Hyper-V guest administration from chat
+
+  vmbot                                          serve every configured front-end (none: local chat)
+  vmbot exec --as <principal> [--json] -- "<command text>"
+                                                 one request through the full pipeline
+                                                 exit: 0 done/pending, 2 invalid, 3 denied, 4 failed
+  vmbot policy lint <file>                       validate a policy (schema, references, S 4.413)
+  vmbot policy explain --as <principal> <text>   what would be decided, and why (nothing runs)
+  vmbot policy schema [--out <file>]             JSON Schema of the policy for editors
+  vmbot audit verify                             check the hash chain; names the first broken record
+  vmbot audit query [--user U] [--vm V] [--operation O] [--outcome ok|failed|unknown|denied|invalid|pending]
+                    [--kind K] [--since T] [--until T] [--limit N] [--format text|json|csv]
+  vmbot audit export [--format json|csv] [--out <file>]
+
+Configuration: VMBOT_* environment variables (see README).`;
+
+const EXIT_ERROR = 1;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case 'serve':
+      return serve();
+    case 'exec':
+      return exec(rest);
+    case 'policy':
+      return policy(rest);
+    case 'audit':
+      return audit(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new VmbotError('usage', `Unknown command "${cmd}".\n\n${USAGE}`);
+  }
+}
+
+async function serve(): Promise<number> {
+  const config = loadConfig();
+  const app = await openApp(config);
+  for (const w of app.loaded.warnings) console.error(`policy warning: ${w.path}: ${w.message}`);
+  if (app.recovered.length) console.error(`Recovered ${app.recovered.length} interrupted action(s); see "vmbot audit query --outcome unknown".`);
+  const stop = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
+  await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER });
+  await app.close();
+  return 0;
+}
+
+async function exec(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { as: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  if (!values.as || !positionals.length)
+    throw new VmbotError('usage', 'Usage: vmbot exec --as <principal> [--json] -- "<command text>"');
+  const config = loadConfig();
+  const app = await openApp(config);
+  try {
+    const reply = await app.pipeline.handle(
+      { principal: values.as, text: positionals.join(' '), channel: { kind: 'cli', id: '' } },
+      { progress: (r) => void (values.json ? undefined : console.error(r.text)) },
+    );
+    if (values.json) {
+      const { requestId, grantId } = (reply.data ?? {}) as { requestId?: string; grantId?: string };
+      console.log(JSON.stringify({ status: reply.status, message: reply.text, auditId: reply.auditId ?? null, ...(reply.code ? { code: reply.code } : {}), ...(requestId ? { requestId } : {}), ...(grantId ? { grantId } : {}), data: reply.data ?? null }));
+    } else console.log(reply.text);
+    return exitCodeFor(reply.status);
+  } finally {
+    await app.close();
+  }
+}
+
+async function policy(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'lint') {
+    const file = rest[0];
+    if (!file || rest.length > 1) throw new VmbotError('usage', 'Usage: vmbot policy lint <file>');
+    const loaded = loadPolicyFile(file);
+    for (const w of loaded.warnings) console.log(`${file}: ${w.path}: warning: ${w.message}`);
+    const p = loaded.policy;
+    console.log(`${file}: OK — ${Object.keys(p.users).length} users, ${Object.keys(p.roles).length} roles, ${Object.keys(p.scopes).length} scopes, ${p.assignments.length} assignments, ${Object.keys(p.templates).length} templates`);
+    return 0;
+  }
+  if (sub === 'explain') {
+    const { values, positionals } = parseArgs({ args: rest, options: { as: { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true });
+    if (!values.as || !positionals.length) throw new VmbotError('usage', 'Usage: vmbot policy explain --as <principal> [--policy <file>] <command text>');
+    const file = values.policy ?? loadConfig().VMBOT_POLICY;
+    const ev = new PolicyEvaluator(loadPolicyFile(file).policy);
+    const x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '));
+    if (values.json) console.log(JSON.stringify(x));
+    else {
+      console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : 'not in the policy'}`);
+      console.log(`command    ${x.command}${x.operation ? ` → operation "${x.operation}"` : ''}${x.vm ? ` on ${x.vm}` : ''}`);
+      console.log(`decision   ${x.decision.allow ? 'ALLOW' : 'DENY'}: ${x.decision.reason}`);
+      if (x.decision.matched) console.log(`matched    assignment #${x.decision.matched.index}: role ${x.decision.matched.role}, scope ${x.decision.matched.scope}, via ${x.decision.matched.via}`);
+      for (const n of x.notes) console.log(`note       ${n}`);
+    }
+    return x.decision.allow ? 0 : 3;
+  }
+  if (sub === 'schema') {
+    const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+    const text = JSON.stringify(policyJsonSchema(), null, 2) + '\n';
+    if (values.out) writeFileSync(values.out, text);
+    else process.stdout.write(text);
+    return 0;
+  }
+  if (sub === 'export') return policyExport(rest);
+  throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | schema | export jea <file> --out <dir>');
+}
+
+async function policyExport(args: string[]): Promise<number> {
+  throw new VmbotError('usage', `Usage: vmbot policy export jea <file> --out <dir> (${args.join(' ')})`);
+}
+
+async function audit(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  const dir = (c: Config) => join(c.VMBOT_DATA_DIR, 'audit');
+  if (sub === 'verify') {
+    const r = await verifyAudit(dir(loadConfig()));
+    if (r.ok) {
+      console.log(`OK: ${r.records} records, chain intact. Head: #${r.head.id} ${r.head.hash}`);
+      return 0;
+    }
+    const b = r.broken!;
+    console.log(`BROKEN at ${b.file} line ${b.line}${b.id !== null ? ` (record #${b.id})` : ''}: ${b.reason}. ${r.records} records before it verified.`);
+    return EXIT_ERROR;
+  }
+  if (sub === 'query' || sub === 'export') {
+    const { values } = parseArgs({
+      args: rest,
+      options: Object.fromEntries(['user', 'vm', 'operation', 'outcome', 'kind', 'since', 'until', 'limit', 'format', 'out', 'correlation'].map((k) => [k, { type: 'string' as const }])),
+    });
+    const { format = sub === 'export' ? 'json' : 'text', out, correlation, ...filters } = values as Record<string, string | undefined>;
+    const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
+    if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
+    if (!['text', 'json', 'csv'].includes(format)) throw new VmbotError('usage', '--format must be text, json or csv');
+    const records = await queryAudit(dir(loadConfig()), q.data);
+    const text =
+      format === 'csv' ? toCsv(records)
+      : format === 'json' ? records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '')
+      : records.map((r) => `#${r.id} ${r.time} ${r.kind.padEnd(8)} ${(r.user ?? r.principal ?? '-').padEnd(8)} ${r.operation ?? '-'}${r.vm ? ` ${r.vm}` : ''} → ${r.outcome ?? r.decision ?? '-'}${r.reason ? ` (${r.reason})` : ''}`).join('\n') + '\n';
+    if (out) {
+      mkdirSync(join(out, '..'), { recursive: true });
+      writeFileSync(out, text);
+      console.error(`${records.length} records written to ${out}`);
+    } else process.stdout.write(text);
+    return 0;
+  }
+  throw new VmbotError('usage', 'Usage: vmbot audit verify | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file]');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (isVmbotError(e)) {
+      console.error(e.message);
+      process.exit(e.code === 'usage' ? 2 : EXIT_ERROR);
+    }
+    // Argument errors from parseArgs are usage errors too; anything else is a bug worth a trace.
+    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      console.error(`${e.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    console.error(e);
+    process.exit(EXIT_ERROR);
+  },
+);

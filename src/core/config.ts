@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { VmbotError } from './errors';
+
+/** The package root (holds policies/), from src/core or dist/src/core alike. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) || !existsSync(join(dir, 'policies'))) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+/** Every setting vmbot reads, from VMBOT_* variables; secrets (later: tokens) only from here. */
+export const ConfigSchema = z.strictObject({
+  VMBOT_POLICY: z.string().default(() => join(packageRoot(), 'policies', 'example.yaml')),
+  VMBOT_DATA_DIR: z.string().default('./data'),
+  VMBOT_BACKEND: z.enum(['simulator', 'powershell']).default('simulator'),
+  VMBOT_LOCAL_USER: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'must be a local user name such as alice').default('alice'),
+  VMBOT_ACTION_TIMEOUT_MS: int(1000, 3_600_000).default(120_000),
+  VMBOT_AUDIT_SEGMENT_RECORDS: int(100, 10_000_000).default(50_000),
+  VMBOT_SIM_LATENCY_MS: int(0, 600_000).default(400),
+  VMBOT_SIM_INVENTORY: z.string().optional(),
+  VMBOT_REVOKER_INTERVAL_MS: int(100, 3_600_000).default(15_000),
+  VMBOT_PS_POOL_SIZE: int(1, 32).default(2),
+  VMBOT_PS_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
+  VMBOT_PS_EXECUTABLE: z.string().default('pwsh'),
+  VMBOT_PS_MODULE: z.string().optional(),
+  VMBOT_HYPERV_HOSTS: list.default(['localhost']),
+  VMBOT_JEA_ENDPOINT: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a session configuration name').optional(),
+  VMBOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/**
+ * Read VMBOT_* from the environment. An unknown VMBOT_ name is an error too: a typo must not
+ * silently fall back to a default.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = new Set(Object.keys(ConfigSchema.shape));
+  const input: Record<string, string> = {};
+  const unknown: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (!k.startsWith('VMBOT_') || v === undefined || v === '') continue;
+    if (known.has(k)) input[k] = v;
+    else unknown.push(k);
+  }
+  const problems = unknown.map((k) => `${k}: not a vmbot setting (known: ${[...known].join(', ')})`);
+  const r = ConfigSchema.safeParse(input);
+  if (!r.success) problems.push(...r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
+  if (problems.length || !r.success) throw new VmbotError('config', `Configuration error:\n  ${problems.join('\n  ')}`);
+  return { ...r.data, VMBOT_DATA_DIR: resolve(r.data.VMBOT_DATA_DIR) };
+}

@@ -1,0 +1,200 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditLog } from '../audit/log';
+import type { AuditEntryInput } from '../audit/record';
+import type { Backend, VmInfo } from '../hyperv/backend';
+import type { Decision, Identity, PolicyEvaluator } from '../policy/evaluator';
+import type { StateStore } from '../state/store';
+import type { AnyCommand, Authz, CommandContext, Services } from './command';
+import { isVmbotError, notPermittedMessage, VmbotError, type ErrorCode } from './errors';
+import { parseCommand, truncate } from './parser';
+import { helpReply } from './help';
+import { RequestSchema, type Delivery, type Reply, type ReplyStatus, type Request } from './types';
+
+export interface PipelineDeps {
+  /** A function so a reloaded policy takes effect on the next request. */
+  policy: () => PolicyEvaluator;
+  backend: Backend;
+  audit: AuditLog;
+  store: StateStore;
+  commands: readonly AnyCommand[];
+  services?: Services;
+  /** Longest a backend action may take before its outcome is reported unknown. */
+  actionTimeoutMs?: number;
+  clock?: () => Date;
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, ReplyStatus>> = { usage: 'invalid', unknown_command: 'invalid', denied: 'denied' };
+
+export const exitCodeFor = (s: ReplyStatus): number => ({ done: 0, pending: 0, invalid: 2, denied: 3, failed: 4 })[s];
+
+/** Outcome of an authorisation step: the VM (if any) or a denial to return. */
+type Authorised = { ok: true; vm?: VmInfo; decision: Decision | null } | { ok: false; decision: Decision; message: string };
+
+/**
+ * The one request path of DESIGN.md: parse, identify, authorize, audit intent, execute,
+ * audit result, reply. Every front-end calls handle(); nothing here knows which one.
+ */
+export class Pipeline {
+  private readonly clock: () => Date;
+  constructor(private readonly deps: PipelineDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async handle(input: unknown, delivery: Delivery = {}): Promise<Reply> {
+    const req = RequestSchema.safeParse(input);
+    if (!req.success) {
+      const rec = await this.deps.audit.append({
+        kind: 'decision', correlationId: newCorrelationId(), outcome: 'invalid',
+        principal: typeof (input as Request)?.principal === 'string' ? truncate((input as Request).principal, 140) : null,
+        reason: req.error.issues.map((i) => i.message).join('; '),
+      });
+      return { status: 'invalid', code: 'usage', text: `Invalid request: ${req.error.issues[0]?.message}`, auditId: rec.id };
+    }
+    const request = req.data;
+    const key = request.idempotencyKey && `${request.principal}|${request.idempotencyKey}`;
+    const seen = key ? this.deps.store.data.idempotency[key] : undefined;
+    if (seen) return { ...(seen.reply as unknown as Reply), data: { ...((seen.reply as { data?: object }).data ?? {}), replayed: true } };
+    const reply = await this.process(request, delivery);
+    if (key) await this.deps.store.update((d) => void (d.idempotency[key] = { at: this.clock().toISOString(), reply: { ...reply } }));
+    return reply;
+  }
+
+  private async process(request: Request, delivery: Delivery): Promise<Reply> {
+    const policy = this.deps.policy();
+    const identity = policy.identify(request.principal);
+    const correlationId = newCorrelationId();
+    const base: AuditEntryInput = {
+      kind: 'decision', correlationId, principal: request.principal, user: identity?.id ?? null,
+      channel: request.channel.id ? `${request.channel.kind}:${request.channel.id}` : request.channel.kind,
+      command: request.text,
+    };
+
+    let parsed;
+    try {
+      parsed = parseCommand(request.text, this.deps.commands);
+    } catch (e) {
+      const err = asVmbotError(e);
+      const rec = await this.deps.audit.append({ ...base, outcome: 'invalid', reason: err.message, error: err.code });
+      const help = err.code === 'unknown_command' ? helpReply(this.deps.commands, policy, identity) : null;
+      return { status: 'invalid', code: err.code, text: help ? `${err.message}\n\n${help.text}` : err.message, auditId: rec.id };
+    }
+    if (!parsed) return helpReply(this.deps.commands, policy, identity);
+    const { command, args } = parsed;
+    const operation = command.operation(args);
+    const audited = { ...base, operation };
+
+    const authz: Authz = command.authz(args);
+    if (!identity && authz.kind !== 'none') {
+      const rec = await this.deps.audit.append({ ...audited, decision: 'deny', outcome: 'denied', reason: 'unknown principal' });
+      return {
+        status: 'denied', code: 'denied', auditId: rec.id,
+        text: `You (${request.principal}) are not known to vmbot, so you hold no rights. Ask a platform admin to add this identity to the policy.`,
+      };
+    }
+    const auth: Authorised = identity ? await this.authorize(policy, identity, authz) : { ok: true, decision: null };
+    const vmName = auth.ok ? auth.vm?.name ?? vmOf(authz) : vmOf(authz);
+    const withDecision = {
+      ...audited, vm: vmName, host: auth.ok ? auth.vm?.host ?? null : null,
+      decision: auth.decision ? (auth.decision.allow ? 'allow' : 'deny') : null,
+      reason: auth.decision?.reason ?? null,
+      details: auth.decision?.matched ? { matched: auth.decision.matched } : null,
+    } as const;
+    if (!auth.ok) {
+      const rec = await this.deps.audit.append({ ...withDecision, outcome: 'denied' });
+      return { status: 'denied', code: 'denied', text: auth.message, auditId: rec.id };
+    }
+
+    const effect = typeof command.effect === 'function' ? command.effect(args) : command.effect;
+    const intent = effect ? await this.deps.audit.append({ ...withDecision, kind: 'intent' }) : null;
+    const ctx: CommandContext = {
+      request, identity, policy, backend: this.deps.backend, correlationId, vm: auth.vm,
+      progress: async (text) => void (await delivery.progress?.({ status: 'pending', text })),
+      audit: (entry) => this.deps.audit.append({ ...base, ...entry, correlationId: entry.correlationId ?? correlationId }),
+      delivery, services: this.deps.services ?? {}, commands: this.deps.commands, now: this.clock,
+    };
+
+    let reply: Reply;
+    let outcome: 'ok' | 'failed' | 'unknown' | 'pending' | 'denied' | 'invalid';
+    let error: string | null = null;
+    try {
+      reply = await this.withTimeout(command.run(ctx, args), effect);
+      outcome = reply.status === 'pending' ? 'pending' : reply.status === 'done' ? 'ok' : reply.status === 'denied' ? 'denied' : reply.status === 'invalid' ? 'invalid' : 'failed';
+      if (reply.status !== 'done' && reply.status !== 'pending') error = reply.code ?? null;
+    } catch (e) {
+      const err = asVmbotError(e);
+      outcome = err.code === 'timeout' && effect ? 'unknown' : 'failed';
+      error = `${err.code}: ${err.detail ?? err.message}`;
+      reply = { status: STATUS_OF[err.code] ?? 'failed', code: err.code, text: err.message };
+    }
+    const rec = await this.deps.audit.append({
+      ...withDecision, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,
+      details: { ...(withDecision.details ?? {}), ...(reply.data ? { data: reply.data } : {}) },
+    });
+    return { ...reply, auditId: rec.id };
+  }
+
+  /** Decide, look the VM up, decide again with its host; every denial reads the same. */
+  private async authorize(policy: PolicyEvaluator, identity: Identity, authz: Authz): Promise<Authorised> {
+    if (authz.kind === 'none' || authz.kind === 'self') {
+      if (authz.kind === 'self' && authz.operation && !policy.holdsAnywhere(identity.id, authz.operation))
+        return { ok: false, decision: { allow: false, reason: `no assignment grants "${authz.operation}"` }, message: `You are not permitted to do that.` };
+      return { ok: true, decision: null };
+    }
+    const denied = (decision: Decision): Authorised => ({ ok: false, decision, message: notPermittedMessage(authz.vm) });
+    const check = (vm: { name: string; host?: string }, requireHost: boolean): Decision => {
+      if (authz.kind === 'visible') return policy.visible(identity.id, vm);
+      let first: Decision | null = null;
+      for (const op of authz.operations) {
+        const d = policy.decide(identity.id, op, vm, { turnOff: authz.turnOff, requireHost });
+        if (!d.allow) return d;
+        first ??= d;
+      }
+      return first!;
+    };
+    // Before touching the backend: a name outside every scope is denied without a lookup.
+    const byName = check({ name: authz.vm }, false);
+    if (!byName.allow) return this.turnOffDenial(policy, identity, authz, { name: authz.vm }, false) ?? denied(byName);
+    const vm = await this.deps.backend.get(authz.vm);
+    if (!vm) return denied({ allow: false, reason: 'no such VM' });
+    const full = check(vm, true);
+    if (!full.allow) return this.turnOffDenial(policy, identity, authz, vm, true) ?? denied(full);
+    return { ok: true, vm, decision: full };
+  }
+
+  /** A turn-off refused on a VM the caller may stop: say so plainly (nothing is revealed). */
+  private turnOffDenial(policy: PolicyEvaluator, identity: Identity, authz: Authz, vm: { name: string; host?: string }, requireHost: boolean): Authorised | null {
+    if (authz.kind !== 'vm' || !authz.turnOff) return null;
+    const plain = authz.operations.every((op) => policy.decide(identity.id, op, vm, { requireHost }).allow);
+    if (!plain) return null;
+    return {
+      ok: false,
+      decision: policy.decide(identity.id, authz.operations[0]!, vm, { turnOff: true, requireHost }),
+      message: `You may shut down ${vm.name}, but your role does not allow --turnoff (pulling the power). Use "stop ${vm.name}" for a graceful shutdown.`,
+    };
+  }
+
+  private withTimeout<T>(p: Promise<T>, effect: boolean): Promise<T> {
+    const ms = this.deps.actionTimeoutMs ?? 120_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new VmbotError('timeout', effect
+          ? `Hyper-V did not answer within ${Math.round(ms / 1000)} s. The outcome is unknown: check with "status" before trying again.`
+          : `Hyper-V did not answer within ${Math.round(ms / 1000)} s.`)),
+        ms,
+      );
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+const vmOf = (a: Authz) => (a.kind === 'vm' || a.kind === 'visible' ? a.vm : null);
+
+export const newCorrelationId = () => `c-${randomUUID().slice(0, 8)}`;
+
+/** Unexpected errors become a generic failure; their text goes to the audit log only. */
+export function asVmbotError(e: unknown): VmbotError {
+  if (isVmbotError(e)) return e;
+  const detail = e instanceof Error ? e.message : String(e);
+  return new VmbotError('failed', 'Something went wrong while doing that. The details are in the audit log.', detail);
+}

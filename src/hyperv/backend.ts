@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/** Hyper-V VMState names as Get-VM reports them (`[string]$vm.State`). */
+export const VmStateSchema = z.enum([
+  'Other', 'Running', 'Off', 'Stopping', 'Saved', 'Paused', 'Starting', 'Reset', 'Saving', 'Pausing', 'Resuming',
+  'FastSaved', 'FastSaving',
+]);
+export type VmState = z.infer<typeof VmStateSchema>;
+
+/**
+ * A plain VM name: what Hyper-V accepts (up to 100 characters) minus everything that could act
+ * as a wildcard, quote, separator or control character anywhere between chat and PowerShell.
+ */
+export const VM_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const VmNameSchema = z
+  .string()
+  .min(1, 'a VM name is required')
+  .max(100, 'VM names have at most 100 characters')
+  .regex(VM_NAME_RE, 'VM names may contain only letters, digits, dot, underscore and hyphen, and start with a letter or digit');
+
+/** The identity of one VM: name for people, id (GUID) for acting on exactly that VM. */
+export const VmRefSchema = z.object({
+  id: z.string().uuid(),
+  name: VmNameSchema,
+  host: z.string().min(1),
+});
+export type VmRef = z.infer<typeof VmRefSchema>;
+
+export const VmInfoSchema = VmRefSchema.extend({
+  state: VmStateSchema,
+  generation: z.number().int().optional(),
+  cpuCount: z.number().int().optional(),
+  memoryMB: z.number().int().optional(),
+  uptimeSec: z.number().int().optional(),
+});
+export type VmInfo = z.infer<typeof VmInfoSchema>;
+
+export type StopMode = 'shutdown' | 'turnoff';
+
+/** Everything New-VM needs: fixed by the approved template, never by the requester. */
+export const NewVmSpecSchema = z.object({
+  name: VmNameSchema,
+  host: z.string().min(1),
+  generation: z.union([z.literal(1), z.literal(2)]),
+  cpuCount: z.number().int().min(1),
+  memoryMB: z.number().int().min(32),
+  diskGB: z.number().int().min(1),
+  switch: z.string().min(1),
+  vlan: z.number().int().optional(),
+});
+export type NewVmSpec = z.infer<typeof NewVmSpecSchema>;
+
+/**
+ * The Hyper-V surface the bot uses, nothing more. Implementations throw VmbotError with codes
+ * not_found, invalid_state, access_denied, host_unreachable, timeout, already_exists or failed.
+ */
+export interface Backend {
+  readonly kind: 'simulator' | 'powershell';
+  /** Every VM on every configured host. */
+  list(): Promise<VmInfo[]>;
+  /** Exact, case-insensitive name lookup; null when no VM has that name. */
+  get(name: string): Promise<VmInfo | null>;
+  /** Start (Off/Saved -> Running); resolves once the VM is Running. */
+  start(vm: VmRef): Promise<VmInfo>;
+  /** Graceful guest shutdown, or pull the power; resolves once the VM is Off. */
+  stop(vm: VmRef, mode: StopMode): Promise<VmInfo>;
+  /** Grant-VMConnectAccess for one account on one VM. */
+  grantConsole(vm: VmRef, account: string): Promise<void>;
+  /** Revoke-VMConnectAccess; revoking an absent grant is not an error. */
+  revokeConsole(vm: VmRef, account: string): Promise<void>;
+  /** Get-VMConnectAccess: accounts that may connect. */
+  consoleAccess(vm: VmRef): Promise<string[]>;
+  /** New-VM with exactly the template's parameters. */
+  create(spec: NewVmSpec): Promise<VmInfo>;
+  close(): Promise<void>;
+}

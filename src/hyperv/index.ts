@@ -1,0 +1,16 @@
+import { join } from 'node:path';
+import type { Config } from '../core/config';
+import type { Backend } from './backend';
+import { loadInventoryFile, SimulatedHyperV } from './simulator';
+
+/** The configured backend: the simulator (embedded default) or PowerShell against real hosts. */
+export async function openBackend(config: Config): Promise<Backend> {
+  if (config.VMBOT_BACKEND === 'simulator') {
+    return SimulatedHyperV.open({
+      file: join(config.VMBOT_DATA_DIR, 'simulator.json'),
+      inventory: config.VMBOT_SIM_INVENTORY ? loadInventoryFile(config.VMBOT_SIM_INVENTORY) : undefined,
+      latencyMs: config.VMBOT_SIM_LATENCY_MS,
+    });
+  }
+  throw new Error('powershell backend not wired yet');
+}

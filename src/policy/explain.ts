@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import type { AnyCommand } from '../core/command';
+import { parseCommand } from '../core/parser';
+import type { PolicyEvaluator, Decision } from './evaluator';
+import { PolicySchema } from './schema';
+
+export interface Explanation {
+  principal: string;
+  user: string | null;
+  command: string | null;
+  operation: string | null;
+  vm: string | null;
+  decision: Decision;
+  notes: string[];
+}
+
+/**
+ * Dry run of identify + authorize, as `kubectl auth can-i` does: nothing runs, nothing is
+ * audited. The host of a VM is unknown here, so a scope's host restriction is reported as a
+ * condition checked at run time.
+ */
+export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[], principal: string, text: string): Explanation {
+  const identity = policy.identify(principal);
+  const parsed = parseCommand(text, commands);
+  const base = { principal, user: identity?.id ?? null, notes: [] as string[] };
+  if (!parsed) return { ...base, command: 'help', operation: null, vm: null, decision: { allow: true, reason: 'help needs no rights' } };
+  const { command, args } = parsed;
+  const authz = command.authz(args);
+  const out = { ...base, command: command.name, operation: command.operation(args), vm: 'vm' in authz ? authz.vm : null };
+  if (authz.kind === 'none') return { ...out, decision: { allow: true, reason: 'needs no rights' } };
+  if (!identity) return { ...out, decision: { allow: false, reason: `principal ${principal} is not in the policy: no rights` } };
+  let decision: Decision;
+  if (authz.kind === 'self') {
+    decision = !authz.operation || policy.holdsAnywhere(identity.id, authz.operation)
+      ? { allow: true, reason: authz.operation ? `holds "${authz.operation}" in ${policy.scopesWith(identity.id, authz.operation).join(', ')}` : 'open to every known user; results are filtered to the caller’s scopes' }
+      : { allow: false, reason: `no assignment grants "${authz.operation}"` };
+  } else if (authz.kind === 'visible') {
+    decision = policy.visible(identity.id, { name: authz.vm });
+  } else {
+    decision = authz.operations.map((op) => policy.decide(identity.id, op, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false })).find((d) => !d.allow)
+      ?? policy.decide(identity.id, authz.operations[0]!, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false });
+  }
+  const scope = decision.matched && policy.policy.scopes[decision.matched.scope];
+  if (decision.allow && scope?.hosts) out.notes.push(`scope "${decision.matched!.scope}" also requires the VM to be on ${scope.hosts.join(' or ')} (checked against Hyper-V at run time)`);
+  if (decision.allow && out.vm) out.notes.push(`a VM named ${out.vm} must exist; otherwise the user is told "not permitted, or no such VM"`);
+  return { ...out, decision };
+}
+
+/** JSON Schema of the policy for editors (YAML language server, VS Code). */
+export function policyJsonSchema(): unknown {
+  return z.toJSONSchema(PolicySchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' });
+}

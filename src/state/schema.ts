@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { VmRefSchema } from '../hyperv/backend';
+
+export const ApprovalStatus = z.enum(['pending', 'approved', 'denied', 'expired', 'created', 'failed']);
+
+export const ApprovalRequestSchema = z.object({
+  id: z.string(),
+  requester: z.string(),
+  principal: z.string(),
+  name: z.string(),
+  template: z.string(),
+  scope: z.string(),
+  host: z.string(),
+  reason: z.string().optional(),
+  required: z.number().int().min(1),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  status: ApprovalStatus,
+  approvals: z.array(z.object({ user: z.string(), at: z.string() })),
+  decidedAt: z.string().optional(),
+  deniedBy: z.string().optional(),
+  denyReason: z.string().optional(),
+  vm: VmRefSchema.optional(),
+  error: z.string().optional(),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
+
+export const ConsoleGrantSchema = z.object({
+  id: z.string(),
+  user: z.string(),
+  account: z.string(),
+  vm: VmRefSchema,
+  grantedAt: z.string(),
+  expiresAt: z.string(),
+  status: z.enum(['active', 'revoked', 'expired']),
+  endedAt: z.string().optional(),
+  /** Revocation failed (host down): kept active and retried by the revoker. */
+  lastError: z.string().optional(),
+});
+export type ConsoleGrant = z.infer<typeof ConsoleGrantSchema>;
+
+export const IdempotencyEntrySchema = z.object({
+  at: z.string(),
+  /** The reply first given, replayed for a redelivered request. */
+  reply: z.record(z.string(), z.unknown()),
+});
+
+export const StoreDataSchema = z.object({
+  version: z.literal(1),
+  approvals: z.record(z.string(), ApprovalRequestSchema),
+  consoleGrants: z.record(z.string(), ConsoleGrantSchema),
+  idempotency: z.record(z.string(), IdempotencyEntrySchema),
+});
+export type StoreData = z.infer<typeof StoreDataSchema>;
+
+export const emptyStore = (): StoreData => ({ version: 1, approvals: {}, consoleGrants: {}, idempotency: {} });
