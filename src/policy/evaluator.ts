@@ -1,5 +1,9 @@
+import { VM_NAME_RE } from '../hyperv/backend';
 import { grantException, grantOperation } from './lint';
+import { VM_OPERATIONS } from './operations';
 import type { Operation, Policy, User } from './schema';
+
+const VM_OPS: ReadonlySet<Operation> = new Set(VM_OPERATIONS);
 
 /** A VM as the evaluator sees it: its canonical name and, once looked up, its host. */
 export interface VmTarget {
@@ -62,6 +66,7 @@ function compileScope(name: string, vms: string[], hosts?: string[]): CompiledSc
  * pattern), never compiled. A host restriction needs a known host: unknown host = no match.
  */
 export function scopeHolds(scope: CompiledScope, vm: VmTarget, requireHost: boolean): boolean {
+  if (!VM_NAME_RE.test(vm.name)) return false; // a wildcard or quote in input never matches anything
   const lower = vm.name.toLowerCase();
   if (!scope.exact.has(lower) && !scope.patterns.some((r) => r.test(vm.name))) return false;
   if (!scope.hosts) return true;
@@ -138,13 +143,16 @@ export class PolicyEvaluator {
     return { allow: false, reason: `no assignment grants "${op}"` };
   }
 
-  /** status/list: a VM is visible when the user holds any VM operation on it. */
+  /**
+   * status/list: a VM is visible when the user holds any VM operation on it. Bot operations
+   * (an auditor's Read Audit Log over every VM) do not make VMs visible.
+   */
   visible(userId: string, vm: VmTarget): Decision {
     const now = this.clock();
     for (const g of this.grants.get(userId) ?? []) {
       if (!scopeHolds(g.scope, vm, true)) continue;
-      for (const exp of g.ops.values())
-        if (exp > now) return { allow: true, reason: `visible through role "${g.match.role}" in scope "${g.match.scope}"`, matched: g.match };
+      for (const [op, exp] of g.ops)
+        if (VM_OPS.has(op) && exp > now) return { allow: true, reason: `visible through role "${g.match.role}" in scope "${g.match.scope}"`, matched: g.match };
     }
     return { allow: false, reason: 'no operation held on this VM' };
   }

@@ -1,0 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { REPO } from './app';
+
+export const CLI = join(REPO, 'dist', 'src', 'cli.js');
+
+/** Run the built `vmbot` CLI with a clean VMBOT_* environment plus `env`. */
+export function vmbot(args: string[], env: Record<string, string> = {}, input?: string) {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...base, VMBOT_SIM_LATENCY_MS: '0', ...env }, encoding: 'utf8', input, timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
