@@ -12,6 +12,9 @@ import { loadPolicyFile, type LoadedPolicy } from './policy/loader';
 import { acquireDataLock } from './state/lock';
 import { StateStore } from './state/store';
 import { ALL_COMMANDS } from '../commands/index';
+import { Approvals } from './workflows/approvals';
+import { ConsoleGrants } from './workflows/console';
+import { Notices } from './workflows/notices';
 
 export interface App {
   config: Config;
@@ -24,6 +27,10 @@ export interface App {
   services: Services;
   /** What start-up recovered: intents reconciled to outcome unknown. */
   recovered: AuditRecord[];
+  /** Overdue console grants revoked, requests expired and approved requests finished at start-up. */
+  startup: { revoked: number; expired: number; resumed: number };
+  /** One pass of the background work (revoke expired grants, expire requests); the timer calls it. */
+  tick(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,17 +55,39 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
     const backend = opts.backend ?? (await openBackend(config));
     const recovered = await reconcileOpenIntents(audit, backend);
-    const services: Services = {};
+    const notices = new Notices();
+    const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
+    const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices };
+    // Overdue grants go first: access past its expiry is the one thing that must not wait.
+    const startup = {
+      revoked: await services.consoles.revokeDue(),
+      expired: await services.approvals.expireDue(),
+      resumed: await services.approvals.resumeApproved(),
+    };
+    let ticking: Promise<void> | null = null;
+    const tick = () =>
+      (ticking ??= (async () => {
+        try {
+          await services.consoles.revokeDue();
+          await services.approvals.expireDue();
+        } finally {
+          ticking = null;
+        }
+      })());
+    const timer = setInterval(() => void tick().catch((e) => console.error(`background pass failed: ${e instanceof Error ? e.message : e}`)), config.VMBOT_REVOKER_INTERVAL_MS);
+    timer.unref();
     const pipeline = new Pipeline({
       policy: () => evaluator, backend, audit, store, commands: opts.commands ?? ALL_COMMANDS, services,
       actionTimeoutMs: config.VMBOT_ACTION_TIMEOUT_MS, clock,
     });
     let closed = false;
     return {
-      config, pipeline, audit, store, backend, loaded, policy: () => evaluator, services, recovered,
+      config, pipeline, audit, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
       async close() {
         if (closed) return;
         closed = true;
+        clearInterval(timer);
+        await ticking;
         await backend.close();
         await audit.close();
         release();

@@ -67,7 +67,9 @@ async function serve(): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
-  await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER });
+  const { revoked, expired, resumed } = app.startup;
+  if (revoked + expired + resumed) console.error(`At start-up: ${revoked} overdue console grant(s) revoked, ${expired} request(s) expired, ${resumed} approved request(s) finished.`);
+  await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER, notices: app.services.notices });
   await app.close();
   return 0;
 }
@@ -78,6 +80,8 @@ async function exec(args: string[]): Promise<number> {
     throw new VmbotError('usage', 'Usage: vmbot exec --as <principal> [--json] -- "<command text>"');
   const config = loadConfig();
   const app = await openApp(config);
+  // exec has no chat to deliver to: notices for others go to stderr, and stay listed in `requests`.
+  app.services.notices.subscribe((n) => void (values.json ? undefined : console.error(`[to ${n.to.join(', ')}] ${n.reply.text}`)));
   try {
     const reply = await app.pipeline.handle(
       { principal: values.as, text: positionals.join(' '), channel: { kind: 'cli', id: '' } },

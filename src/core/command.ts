@@ -3,6 +3,10 @@ import type { AuditEntryInput, AuditRecord } from '../audit/record';
 import type { Backend, VmInfo } from '../hyperv/backend';
 import type { Identity, PolicyEvaluator } from '../policy/evaluator';
 import type { Operation } from '../policy/schema';
+import type { Approvals } from '../workflows/approvals';
+import type { ConsoleGrants } from '../workflows/console';
+import type { Actor } from '../workflows/deps';
+import type { Notices } from '../workflows/notices';
 import type { Delivery, Reply, Request } from './types';
 
 /**
@@ -27,6 +31,8 @@ export interface CommandContext {
   policy: PolicyEvaluator;
   backend: Backend;
   correlationId: string;
+  /** The caller as workflows record them. */
+  actor: Actor;
   /** The VM resolved and authorised by the pipeline (authz kind `vm`/`visible`). */
   vm?: VmInfo;
   /** Interim message to the caller. */
@@ -41,9 +47,11 @@ export interface CommandContext {
   now(): Date;
 }
 
-/** Filled in by src/workflows; commands reach them only through the context. */
+/** Workflow services; commands reach them only through the context. */
 export interface Services {
-  [name: string]: unknown;
+  approvals: Approvals;
+  consoles: ConsoleGrants;
+  notices: Notices;
 }
 
 export interface CommandSpec<A> {
@@ -56,6 +64,10 @@ export interface CommandSpec<A> {
   schema: z.ZodType<A>;
   /** Help lists the command only for users holding one of these somewhere (empty: everyone). */
   shownWith: Operation[];
+  /** The workflow id (request r-…, grant g-…) that every audit record of this request carries. */
+  correlationId?(args: A): string | undefined;
+  /** The VM a `self`-authorised command is about, for the audit record (request: the new name). */
+  subject?(args: A): string | undefined;
   /** The AzMan/bot operation recorded in the audit log. */
   operation(args: A): string;
   authz(args: A): Authz;

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditLog } from '../audit/log';
-import type { AuditEntryInput } from '../audit/record';
+import type { AuditEntryInput, AuditRecord } from '../audit/record';
+
+type AuditOutcome = NonNullable<AuditRecord['outcome']>;
 import type { Backend, VmInfo } from '../hyperv/backend';
 import type { Decision, Identity, PolicyEvaluator } from '../policy/evaluator';
 import type { StateStore } from '../state/store';
@@ -17,13 +19,16 @@ export interface PipelineDeps {
   audit: AuditLog;
   store: StateStore;
   commands: readonly AnyCommand[];
-  services?: Services;
+  services: Services;
   /** Longest a backend action may take before its outcome is reported unknown. */
   actionTimeoutMs?: number;
   clock?: () => Date;
 }
 
-const STATUS_OF: Partial<Record<ErrorCode, ReplyStatus>> = { usage: 'invalid', unknown_command: 'invalid', denied: 'denied' };
+// A conflict (already decided, already requested) is a request that cannot apply now, not a failure.
+const STATUS_OF: Partial<Record<ErrorCode, ReplyStatus>> = { usage: 'invalid', unknown_command: 'invalid', conflict: 'invalid', denied: 'denied' };
+
+const OUTCOME_OF: Record<ReplyStatus, AuditOutcome> = { done: 'ok', pending: 'pending', invalid: 'invalid', denied: 'denied', failed: 'failed' };
 
 export const exitCodeFor = (s: ReplyStatus): number => ({ done: 0, pending: 0, invalid: 2, denied: 3, failed: 4 })[s];
 
@@ -62,7 +67,7 @@ export class Pipeline {
   private async process(request: Request, delivery: Delivery): Promise<Reply> {
     const policy = this.deps.policy();
     const identity = policy.identify(request.principal);
-    const correlationId = newCorrelationId();
+    let correlationId = newCorrelationId();
     const base: AuditEntryInput = {
       kind: 'decision', correlationId, principal: request.principal, user: identity?.id ?? null,
       channel: request.channel.id ? `${request.channel.kind}:${request.channel.id}` : request.channel.kind,
@@ -80,8 +85,9 @@ export class Pipeline {
     }
     if (!parsed) return helpReply(this.deps.commands, policy, identity);
     const { command, args } = parsed;
+    correlationId = command.correlationId?.(args) ?? correlationId;
     const operation = command.operation(args);
-    const audited = { ...base, operation };
+    const audited = { ...base, correlationId, operation };
 
     const authz: Authz = command.authz(args);
     if (!identity && authz.kind !== 'none') {
@@ -92,7 +98,7 @@ export class Pipeline {
       };
     }
     const auth: Authorised = identity ? await this.authorize(policy, identity, authz) : { ok: true, decision: null };
-    const vmName = auth.ok ? auth.vm?.name ?? vmOf(authz) : vmOf(authz);
+    const vmName = (auth.ok ? auth.vm?.name : null) ?? vmOf(authz) ?? command.subject?.(args) ?? null;
     const withDecision = {
       ...audited, vm: vmName, host: auth.ok ? auth.vm?.host ?? null : null,
       decision: auth.decision ? (auth.decision.allow ? 'allow' : 'deny') : null,
@@ -108,23 +114,24 @@ export class Pipeline {
     const intent = effect ? await this.deps.audit.append({ ...withDecision, kind: 'intent' }) : null;
     const ctx: CommandContext = {
       request, identity, policy, backend: this.deps.backend, correlationId, vm: auth.vm,
+      actor: { user: identity?.id ?? null, principal: request.principal, channel: base.channel },
       progress: async (text) => void (await delivery.progress?.({ status: 'pending', text })),
       audit: (entry) => this.deps.audit.append({ ...base, ...entry, correlationId: entry.correlationId ?? correlationId }),
-      delivery, services: this.deps.services ?? {}, commands: this.deps.commands, now: this.clock,
+      delivery, services: this.deps.services, commands: this.deps.commands, now: this.clock,
     };
 
     let reply: Reply;
-    let outcome: 'ok' | 'failed' | 'unknown' | 'pending' | 'denied' | 'invalid';
+    let outcome: AuditOutcome;
     let error: string | null = null;
     try {
       reply = await this.withTimeout(command.run(ctx, args), effect);
-      outcome = reply.status === 'pending' ? 'pending' : reply.status === 'done' ? 'ok' : reply.status === 'denied' ? 'denied' : reply.status === 'invalid' ? 'invalid' : 'failed';
+      outcome = OUTCOME_OF[reply.status];
       if (reply.status !== 'done' && reply.status !== 'pending') error = reply.code ?? null;
     } catch (e) {
       const err = asVmbotError(e);
-      outcome = err.code === 'timeout' && effect ? 'unknown' : 'failed';
-      error = `${err.code}: ${err.detail ?? err.message}`;
       reply = { status: STATUS_OF[err.code] ?? 'failed', code: err.code, text: err.message };
+      outcome = err.code === 'timeout' && effect ? 'unknown' : OUTCOME_OF[reply.status];
+      error = `${err.code}: ${err.detail ?? err.message}`;
     }
     const rec = await this.deps.audit.append({
       ...withDecision, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,

@@ -53,10 +53,8 @@ export interface Notice {
   reply: Reply;
 }
 
-/** Adapter hooks the pipeline and workflows may call; all optional (exec has none). */
+/** Adapter hooks for one request (messages to others go through the app's Notices). */
 export interface Delivery {
   /** Interim progress for the caller ("web01 is starting…"). */
   progress?(reply: Reply): void | Promise<void>;
-  /** Messages for other users (approval cards, outcomes). */
-  notify?(notice: Notice): void | Promise<void>;
 }

@@ -32,7 +32,8 @@ export const ConsoleGrantSchema = z.object({
   vm: VmRefSchema,
   grantedAt: z.string(),
   expiresAt: z.string(),
-  status: z.enum(['active', 'revoked', 'expired']),
+  /** superseded: replaced by a newer grant (an extension) for the same user and VM. */
+  status: z.enum(['active', 'revoked', 'expired', 'superseded']),
   endedAt: z.string().optional(),
   /** Revocation failed (host down): kept active and retried by the revoker. */
   lastError: z.string().optional(),

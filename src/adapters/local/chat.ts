@@ -1,10 +1,13 @@
 import { createInterface } from 'node:readline';
 import type { Pipeline } from '../../core/pipeline';
+import type { Notices } from '../../workflows/notices';
 import type { Notice, Reply } from '../../core/types';
 import { renderText } from './render';
 
 export interface LocalChatOptions {
   user: string;
+  /** Messages for other users are shown inline, addressed to them. */
+  notices?: Notices;
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
 }
@@ -25,6 +28,7 @@ export async function runLocalChat(pipeline: Pipeline, opts: LocalChatOptions): 
       rl.prompt();
     }
   };
+  const unsubscribe = opts.notices?.subscribe((n: Notice) => void say(`[to ${n.to.join(', ')}] ${renderText(n.reply)}`));
   say(`vmbot local chat — you are local:${user}. Type "help", "/as <user>" to switch user, "/quit" to leave.`);
   prompt();
   for await (const line of rl) {
@@ -39,14 +43,12 @@ export async function runLocalChat(pipeline: Pipeline, opts: LocalChatOptions): 
     } else if (text) {
       const reply = await pipeline.handle(
         { principal: `local:${user}`, text, channel: { kind: 'local', id: 'terminal' } },
-        {
-          progress: (r: Reply) => void say(renderText(r)),
-          notify: (n: Notice) => void say(`[to ${n.to.join(', ')}] ${renderText(n.reply)}`),
-        },
+        { progress: (r: Reply) => void say(renderText(r)) },
       );
       say(renderText(reply));
     }
     prompt();
   }
   rl.close();
+  unsubscribe?.();
 }

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/command';
+import { shortId } from '../src/workflows/ids';
+import { vmArg } from './args';
+
+export default defineCommand({
+  name: 'console',
+  summary: 'Time-boxed console access (VMConnect) to one of your VMs; --revoke ends it early',
+  usage: 'console <vm> [--minutes N] [--revoke]',
+  positional: ['vm'],
+  flags: { minutes: 'number', revoke: 'boolean' },
+  schema: z
+    .strictObject({
+      ...vmArg,
+      minutes: z.number({ error: '--minutes must be a whole number' }).int().min(1, '--minutes must be at least 1').optional(),
+      revoke: z.boolean().default(false),
+    })
+    .refine((a) => !(a.revoke && a.minutes), '--revoke and --minutes do not go together')
+    .transform((a) => ({ ...a, grantId: a.revoke ? undefined : shortId('g') })),
+  shownWith: ['Allow Input to Virtual Machine'],
+  correlationId: (a) => a.grantId,
+  operation: (a) => (a.revoke ? 'console.revoke' : 'Allow Input to Virtual Machine + Allow Output from Virtual Machine'),
+  authz: ({ vm }) => ({ kind: 'vm', vm, operations: ['Allow Input to Virtual Machine', 'Allow Output from Virtual Machine'] }),
+  effect: true,
+  run: (ctx, a) =>
+    a.revoke
+      ? ctx.services.consoles.revoke(ctx.identity!, ctx.actor, ctx.vm!)
+      : ctx.services.consoles.grant(ctx.identity!, ctx.actor, ctx.vm!, a.grantId!, a.minutes),
+});

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { defineCommand } from '../src/core/command';
+import { RequestIdSchema } from './approve';
+
+export default defineCommand({
+  name: 'deny',
+  summary: 'Deny a pending new-VM request, with a reason for the requester',
+  usage: 'deny <request id> <reason>',
+  positional: ['id', 'rest'],
+  schema: z
+    .strictObject({ id: RequestIdSchema, rest: z.string({ error: 'a reason is required' }).min(3, 'give a reason').max(500) })
+    .transform(({ id, rest }) => ({ id, reason: rest })),
+  shownWith: ['Approve Virtual Machine Request'],
+  correlationId: (a) => a.id,
+  operation: () => 'Approve Virtual Machine Request',
+  authz: () => ({ kind: 'self', operation: 'Approve Virtual Machine Request' }),
+  effect: true,
+  run: (ctx, { id, reason }) => ctx.services.approvals.deny(ctx.identity!, ctx.actor, id, reason),
+});

@@ -1,0 +1,15 @@
+import { defineCommand } from '../src/core/command';
+import { NoArgs } from './args';
+
+export default defineCommand({
+  name: 'requests',
+  summary: 'Your new-VM requests, and the ones waiting for your decision',
+  usage: 'requests',
+  positional: [],
+  schema: NoArgs,
+  shownWith: ['Request Virtual Machine', 'Approve Virtual Machine Request'],
+  operation: () => 'requests',
+  authz: () => ({ kind: 'self' }),
+  effect: false,
+  run: async (ctx) => ctx.services.approvals.list(ctx.identity!),
+});

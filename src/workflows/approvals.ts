@@ -1,0 +1,271 @@
+import { VmbotError } from '../core/errors';
+import type { Reply } from '../core/types';
+import { scopeHolds, type Identity } from '../policy/evaluator';
+import type { ApprovalRequest } from '../state/schema';
+import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
+
+const OPEN: ReadonlyArray<ApprovalRequest['status']> = ['pending', 'approved', 'created'];
+
+export interface NewRequest {
+  requestId: string;
+  name: string;
+  template: string;
+  reason?: string;
+}
+
+type ApproveStep =
+  | { kind: 'missing' | 'expired' | 'closed' | 'again' }
+  | { kind: 'recorded' | 'final'; req: ApprovalRequest };
+
+/**
+ * New VMs only through change management: a request from a template, approved by people who
+ * hold "Approve Virtual Machine Request" in the template's scope (never the requester; N of
+ * them under a two-person rule), then created with exactly the template's parameters.
+ * Every decision is a compare-and-set inside one serialised store update, so racing approvers
+ * produce one outcome and one VM.
+ */
+export class Approvals {
+  constructor(private readonly deps: WorkflowDeps) {}
+
+  private get policy() {
+    return this.deps.policy();
+  }
+
+  private now() {
+    return this.deps.clock();
+  }
+
+  async request(identity: Identity, actor: Actor, r: NewRequest): Promise<Reply> {
+    const policy = this.policy;
+    const allowedScopes = policy.scopesWith(identity.id, 'Request Virtual Machine');
+    const usable = Object.entries(policy.policy.templates).filter(([, t]) => allowedScopes.includes(t.scope)).map(([n]) => n);
+    const template = policy.policy.templates[r.template];
+    if (!template || !allowedScopes.includes(template.scope))
+      throw new VmbotError('usage', `No template "${r.template}" you may use. ${usable.length ? `Your templates: ${usable.join(', ')}.` : 'You may not request VMs from any template.'}`);
+    const scope = policy.scopes.get(template.scope)!;
+    const host = template.hosts[0]!;
+    if (!scopeHolds(scope, { name: r.name, host }, true))
+      throw new VmbotError('usage', `A ${r.template} VM must be named like ${policy.policy.scopes[template.scope]!.vms.join(' or ')}; "${r.name}" is not.`);
+    if (await this.deps.backend.get(r.name)) throw new VmbotError('usage', `A VM named ${r.name} already exists. Choose another name.`);
+    const quota = policy.policy.scopes[template.scope]!.quotaPerUser;
+    const now = this.now();
+    const expiresAt = new Date(now.getTime() + policy.policy.settings.requests.expireHours * 3_600_000);
+    const req: ApprovalRequest = {
+      id: r.requestId, requester: identity.id, principal: actor.principal ?? '', name: r.name, template: r.template,
+      scope: template.scope, host, reason: r.reason, required: template.approvals, createdAt: now.toISOString(),
+      expiresAt: expiresAt.toISOString(), status: 'pending', approvals: [],
+    };
+    await this.deps.store.update((d) => {
+      const all = Object.values(d.approvals);
+      if (all.some((x) => OPEN.includes(x.status) && x.name.toLowerCase() === r.name.toLowerCase()))
+        throw new VmbotError('conflict', `${r.name} is already requested and waiting for approval.`);
+      const mine = all.filter((x) => x.requester === identity.id && x.scope === template.scope && OPEN.includes(x.status)).length;
+      if (quota !== undefined && mine >= quota)
+        throw new VmbotError('denied', `You have reached your quota of ${quota} VMs in ${template.scope} (open requests and VMs created through vmbot).`);
+      d.approvals[req.id] = req;
+    });
+    const approvers = policy.usersWith('Approve Virtual Machine Request', template.scope).filter((u) => u !== identity.id);
+    await this.event(actor, req, 'request.notify', 'ok', `approvers notified: ${approvers.join(', ') || 'none'}`, { to: approvers });
+    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`) });
+    const who = approvers.length ? `${approvers.join(', ')}` : 'nobody (no approver holds this scope: ask a platform admin)';
+    return {
+      status: 'pending',
+      title: `Request ${req.id}`,
+      text: `Request ${req.id} for ${req.name} (${req.template}) is waiting for ${req.required} approval${req.required > 1 ? 's' : ''} from ${who}. It expires ${fmtTime(req.expiresAt)}.`,
+      fields: this.fields(req),
+      data: { requestId: req.id, status: req.status },
+    };
+  }
+
+  async approve(identity: Identity, actor: Actor, id: string): Promise<Reply> {
+    const req = this.deps.store.data.approvals[id];
+    this.checkDecider(identity, req, id, 'approve');
+    const at = this.now();
+    const step = await this.deps.store.update((d): ApproveStep => {
+      const cur = d.approvals[id];
+      if (!cur) return { kind: 'missing' };
+      if (cur.status === 'pending' && Date.parse(cur.expiresAt) <= at.getTime()) {
+        cur.status = 'expired';
+        cur.decidedAt = at.toISOString();
+        return { kind: 'expired' };
+      }
+      if (cur.status !== 'pending') return { kind: 'closed' };
+      if (cur.approvals.some((a) => a.user === identity.id)) return { kind: 'again' };
+      cur.approvals.push({ user: identity.id, at: at.toISOString() });
+      if (cur.approvals.length < cur.required) return { kind: 'recorded', req: { ...cur } };
+      cur.status = 'approved';
+      cur.decidedAt = at.toISOString();
+      return { kind: 'final', req: { ...cur } };
+    });
+    const latest = this.deps.store.data.approvals[id]!;
+    switch (step.kind) {
+      case 'missing':
+        throw new VmbotError('usage', `There is no request ${id}.`);
+      case 'expired':
+        await this.event(SYSTEM, latest, 'request.expire', 'ok', 'expired before approval');
+        await this.deps.notices.send({ to: [latest.requester], reply: { status: 'failed', text: `Your request ${id} for ${latest.name} expired before it was approved.` } });
+        throw new VmbotError('conflict', `Request ${id} has expired; nothing was created.`);
+      case 'closed':
+        throw new VmbotError('conflict', `Request ${id} is already ${latest.status}${latest.deniedBy ? ` (by ${latest.deniedBy})` : ''}; nothing more to decide.`);
+      case 'again':
+        throw new VmbotError('conflict', `You have already approved ${id}; it needs ${latest.required - latest.approvals.length} more approval(s) from someone else.`);
+      case 'recorded': {
+        await this.event(actor, step.req, 'request.approval', 'pending', `approval ${step.req.approvals.length} of ${step.req.required}`);
+        const left = step.req.required - step.req.approvals.length;
+        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'pending', text: `${identity.id} approved your request ${id} for ${step.req.name}; ${left} more approval(s) needed.` } });
+        return { status: 'pending', text: `Approval recorded for ${id} (${step.req.approvals.length} of ${step.req.required}). It needs ${left} more approval(s) from another approver.`, data: { requestId: id, status: 'pending' } };
+      }
+      case 'final':
+        await this.event(actor, step.req, 'request.approval', 'ok', `final approval (${step.req.required} of ${step.req.required})`);
+        return this.createVm(step.req, actor);
+    }
+  }
+
+  async deny(identity: Identity, actor: Actor, id: string, reason: string): Promise<Reply> {
+    const req = this.deps.store.data.approvals[id];
+    this.checkDecider(identity, req, id, 'deny');
+    const at = this.now().toISOString();
+    const ok = await this.deps.store.update((d) => {
+      const cur = d.approvals[id];
+      if (!cur || cur.status !== 'pending') return false;
+      Object.assign(cur, { status: 'denied', deniedBy: identity.id, denyReason: reason, decidedAt: at });
+      return true;
+    });
+    const latest = this.deps.store.data.approvals[id]!;
+    if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${latest.status}; nothing more to decide.`);
+    await this.event(actor, latest, 'request.deny', 'ok', reason);
+    await this.deps.notices.send({ to: [latest.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${latest.name}: ${reason}` } });
+    return { status: 'done', text: `Request ${id} for ${latest.name} denied. ${latest.requester} has been told.`, data: { requestId: id, status: 'denied' } };
+  }
+
+  /** Own requests, and pending ones the caller may decide. */
+  list(identity: Identity): Reply {
+    const policy = this.policy;
+    const decidable = new Set(policy.scopesWith(identity.id, 'Approve Virtual Machine Request'));
+    const rows = Object.values(this.deps.store.data.approvals)
+      .filter((r) => r.requester === identity.id || (r.status === 'pending' && decidable.has(r.scope) && r.requester !== identity.id))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, 25);
+    if (!rows.length) return { status: 'done', text: 'No requests for you to see.', data: { requests: [] } };
+    const line = (r: ApprovalRequest) =>
+      `  ${r.id}  ${r.name.padEnd(12)} ${r.template.padEnd(10)} ${r.status.padEnd(8)} by ${r.requester}, ${r.approvals.length}/${r.required} approvals, expires ${fmtTime(r.expiresAt)}`;
+    const actions = rows
+      .filter((r) => r.status === 'pending' && r.requester !== identity.id && decidable.has(r.scope) && !r.approvals.some((a) => a.user === identity.id))
+      .flatMap((r) => this.actionsFor(r));
+    return {
+      status: 'done',
+      title: 'Requests',
+      text: `Requests:\n${rows.map(line).join('\n')}`,
+      actions,
+      data: { requests: rows.map((r) => ({ id: r.id, name: r.name, template: r.template, status: r.status, requester: r.requester })) },
+    };
+  }
+
+  /** Pending requests past their time become expired; the requester is told. */
+  async expireDue(): Promise<number> {
+    const now = this.now();
+    const expired = await this.deps.store.update((d) => {
+      const out: ApprovalRequest[] = [];
+      for (const r of Object.values(d.approvals))
+        if (r.status === 'pending' && Date.parse(r.expiresAt) <= now.getTime()) {
+          r.status = 'expired';
+          r.decidedAt = now.toISOString();
+          out.push({ ...r });
+        }
+      return out;
+    });
+    for (const r of expired) {
+      await this.event(SYSTEM, r, 'request.expire', 'ok', `not approved by ${fmtTime(r.expiresAt)}`);
+      await this.deps.notices.send({ to: [r.requester], reply: { status: 'failed', text: `Your request ${r.id} for ${r.name} expired before it was approved.` } });
+    }
+    return expired.length;
+  }
+
+  /**
+   * Start-up: a request approved but not yet created (the bot stopped in between) is finished
+   * now. If the VM already exists, the create had happened: record that instead of creating twice.
+   */
+  async resumeApproved(): Promise<number> {
+    const stuck = Object.values(this.deps.store.data.approvals).filter((r) => r.status === 'approved');
+    for (const r of stuck) {
+      const existing = await this.deps.backend.get(r.name);
+      if (existing) {
+        await this.deps.store.update((d) => void Object.assign(d.approvals[r.id]!, { status: 'created', vm: { id: existing.id, name: existing.name, host: existing.host } }));
+        await this.event(SYSTEM, r, 'Create Virtual Machine', 'ok', 'found created after a restart', { vm: existing.name });
+      } else await this.createVm(r, SYSTEM);
+    }
+    return stuck.length;
+  }
+
+  private checkDecider(identity: Identity, req: ApprovalRequest | undefined, id: string, verb: string): asserts req is ApprovalRequest {
+    if (!req) throw new VmbotError('usage', `There is no request ${id}. Type "requests" to see the ones you may decide.`);
+    if (req.requester === identity.id) throw new VmbotError('denied', `You cannot ${verb} your own request ${id}; another approver must decide it.`);
+    if (!this.policy.scopesWith(identity.id, 'Approve Virtual Machine Request').includes(req.scope))
+      throw new VmbotError('denied', `You are not an approver for request ${id}.`);
+  }
+
+  /** The one place a VM is created: intent, New-VM with the template's values, result. */
+  private async createVm(req: ApprovalRequest, actor: Actor): Promise<Reply> {
+    const t = this.policy.policy.templates[req.template];
+    const base = { ...this.auditBase(actor, req), operation: 'Create Virtual Machine' };
+    if (!t) {
+      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: `template ${req.template} no longer exists` }));
+      await this.deps.audit.append({ ...base, kind: 'event', outcome: 'failed', error: `template ${req.template} no longer in the policy` });
+      throw new VmbotError('failed', `Template ${req.template} is no longer in the policy; ${req.id} cannot be created.`);
+    }
+    const spec = { name: req.name, host: req.host, generation: t.generation, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskGB: t.diskGB, switch: t.switch, vlan: t.vlan };
+    const intent = await this.deps.audit.append({ ...base, kind: 'intent', decision: 'allow', reason: `approved by ${req.approvals.map((a) => a.user).join(', ')}`, details: { spec } });
+    try {
+      const vm = await this.deps.backend.create(spec);
+      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'created', vm: { id: vm.id, name: vm.name, host: vm.host } }));
+      await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { vm: { id: vm.id, name: vm.name, host: vm.host } } });
+      await this.deps.notices.send({ to: [req.requester], reply: { status: 'done', text: `Your VM ${vm.name} (${req.template}) was created on ${vm.host} and is off. Type "start ${vm.name}" to boot it.` } });
+      return { status: 'done', text: `Approved ${req.id}: ${vm.name} created on ${vm.host} from ${req.template}. ${req.requester} has been told.`, data: { requestId: req.id, status: 'created', vm: vm.name } };
+    } catch (e) {
+      const err = e instanceof VmbotError ? e : new VmbotError('failed', 'Hyper-V could not create the VM.', String(e));
+      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: err.message }));
+      await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'failed', error: `${err.code}: ${err.detail ?? err.message}` });
+      await this.deps.notices.send({ to: [req.requester], reply: { status: 'failed', text: `Your request ${req.id} was approved, but creating ${req.name} failed: ${err.message}` } });
+      throw err;
+    }
+  }
+
+  private auditBase(actor: Actor, req: ApprovalRequest) {
+    return { principal: actor.principal, user: actor.user, channel: actor.channel ?? null, correlationId: req.id, vm: req.name, host: req.host };
+  }
+
+  private event(actor: Actor, req: ApprovalRequest, operation: string, outcome: 'ok' | 'pending' | 'failed', reason: string, details: Record<string, unknown> = {}) {
+    return this.deps.audit.append({ ...this.auditBase(actor, req), kind: 'event', operation, outcome, reason, details: { template: req.template, status: req.status, ...details } });
+  }
+
+  private fields(r: ApprovalRequest) {
+    const t = this.policy.policy.templates[r.template];
+    return [
+      { label: 'VM', value: r.name },
+      { label: 'Template', value: t ? `${r.template}: gen ${t.generation}, ${t.cpuCount} vCPU, ${t.memoryMB} MB, ${t.diskGB} GB, switch ${t.switch}${t.vlan ? ` VLAN ${t.vlan}` : ''}` : r.template },
+      { label: 'Host', value: r.host },
+      { label: 'Requested by', value: r.requester },
+      { label: 'Reason', value: r.reason ?? '—' },
+      { label: 'Approvals', value: `${r.approvals.length} of ${r.required}` },
+      { label: 'Expires', value: fmtTime(r.expiresAt) },
+    ];
+  }
+
+  private actionsFor(r: ApprovalRequest) {
+    return [
+      { id: `approve:${r.id}`, label: `Approve ${r.id}`, command: `approve ${r.id}`, style: 'primary' as const },
+      { id: `deny:${r.id}`, label: `Deny ${r.id}`, command: `deny ${r.id} <reason>`, style: 'danger' as const },
+    ];
+  }
+
+  private card(r: ApprovalRequest, title: string): Reply {
+    return {
+      status: 'pending',
+      title,
+      text: `${r.requester} requests ${r.name} from template ${r.template}${r.reason ? ` ("${r.reason}")` : ''}. Request ${r.id}, ${r.required} approval(s) needed, expires ${fmtTime(r.expiresAt)}.`,
+      fields: this.fields(r),
+      actions: this.actionsFor(r),
+      data: { requestId: r.id },
+    };
+  }
+}

@@ -1,0 +1,102 @@
+import { VmbotError } from '../core/errors';
+import type { Reply } from '../core/types';
+import type { VmInfo, VmRef } from '../hyperv/backend';
+import type { Identity } from '../policy/evaluator';
+import type { ConsoleGrant } from '../state/schema';
+import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
+
+const ref = (vm: VmRef): VmRef => ({ id: vm.id, name: vm.name, host: vm.host });
+
+/**
+ * Time-boxed console access (Allow Input + Allow Output): Grant-VMConnectAccess for the
+ * user's Windows account on one VM, revoked at expiry. The grant record is made durable
+ * before Hyper-V is asked, so a crash at any point leaves a record the revoker will act on;
+ * revoking an access that was never granted is harmless.
+ */
+export class ConsoleGrants {
+  constructor(private readonly deps: WorkflowDeps) {}
+
+  async grant(identity: Identity, actor: Actor, vm: VmInfo, grantId: string, minutes?: number): Promise<Reply> {
+    const account = identity.user.windowsAccount;
+    if (!account)
+      throw new VmbotError('denied', `You have no Windows account in the vmbot policy, so console access cannot be granted. Ask a platform admin to add "windowsAccount" for ${identity.id}.`);
+    const { defaultMinutes, maxMinutes } = this.deps.policy().policy.settings.console;
+    const mins = minutes ?? defaultMinutes;
+    if (mins > maxMinutes) throw new VmbotError('usage', `Console access lasts at most ${maxMinutes} minutes; you asked for ${mins}.`);
+    const now = this.deps.clock();
+    const grant: ConsoleGrant = {
+      id: grantId, user: identity.id, account, vm: ref(vm), grantedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + mins * 60_000).toISOString(), status: 'active',
+    };
+    const superseded = await this.deps.store.update((d) => {
+      const old = Object.values(d.consoleGrants).filter((g) => g.status === 'active' && g.user === identity.id && g.vm.id === vm.id);
+      for (const g of old) Object.assign(g, { status: 'superseded', endedAt: now.toISOString() });
+      d.consoleGrants[grant.id] = grant;
+      return old.map((g) => g.id);
+    });
+    for (const id of superseded)
+      await this.audit(actor, grant, 'console.supersede', 'ok', `grant ${id} replaced by ${grant.id} (extension)`, { superseded: id });
+    try {
+      await this.deps.backend.grantConsole(grant.vm, account);
+    } catch (e) {
+      // Access may be half-granted: expire the record now so the revoker cleans up on its next pass.
+      await this.deps.store.update((d) => void (d.consoleGrants[grant.id]!.expiresAt = now.toISOString()));
+      throw e;
+    }
+    return {
+      status: 'done',
+      title: `Console: ${vm.name}`,
+      text: `Console access to ${vm.name} granted to ${account} until ${fmtTime(grant.expiresAt)} (${mins} min${superseded.length ? `; replaces your earlier grant` : ''}). Connect with Virtual Machine Connection: vmconnect.exe ${vm.host} ${vm.name}`,
+      fields: [
+        { label: 'VM', value: vm.name },
+        { label: 'Host', value: vm.host },
+        { label: 'Account', value: account },
+        { label: 'Until', value: fmtTime(grant.expiresAt) },
+        { label: 'Connect', value: `vmconnect.exe ${vm.host} ${vm.name}` },
+      ],
+      data: { grantId: grant.id, vm: vm.name, host: vm.host, account, expiresAt: grant.expiresAt },
+    };
+  }
+
+  async revoke(identity: Identity, actor: Actor, vm: VmInfo): Promise<Reply> {
+    const active = Object.values(this.deps.store.data.consoleGrants).find((g) => g.status === 'active' && g.user === identity.id && g.vm.id === vm.id);
+    if (!active) throw new VmbotError('usage', `You have no active console grant on ${vm.name}.`);
+    await this.deps.backend.revokeConsole(active.vm, active.account);
+    await this.deps.store.update((d) => void Object.assign(d.consoleGrants[active.id]!, { status: 'revoked', endedAt: this.deps.clock().toISOString() }));
+    await this.audit(actor, active, 'console.revoke', 'ok', 'ended early by the user');
+    return { status: 'done', text: `Console access to ${vm.name} for ${active.account} ended.`, data: { grantId: active.id, vm: vm.name } };
+  }
+
+  /**
+   * Revoke every active grant past its expiry (also the ones that expired while vmbot was
+   * down). A failed revoke stays active and is retried on the next pass.
+   */
+  async revokeDue(): Promise<number> {
+    const now = this.deps.clock().getTime();
+    const due = Object.values(this.deps.store.data.consoleGrants).filter((g) => g.status === 'active' && Date.parse(g.expiresAt) <= now);
+    let done = 0;
+    for (const g of due) {
+      const base = { principal: SYSTEM.principal, user: g.user, channel: SYSTEM.channel, correlationId: g.id, operation: 'console.revoke', vm: g.vm.name, host: g.vm.host };
+      const intent = await this.deps.audit.append({ ...base, kind: 'intent', reason: `expired ${fmtTime(g.expiresAt)}`, details: { account: g.account } });
+      try {
+        await this.deps.backend.revokeConsole(g.vm, g.account);
+        await this.deps.store.update((d) => void Object.assign(d.consoleGrants[g.id]!, { status: 'expired', endedAt: new Date(this.deps.clock()).toISOString(), lastError: undefined }));
+        await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { account: g.account, lateBySec: Math.round((now - Date.parse(g.expiresAt)) / 1000) } });
+        await this.deps.notices.send({ to: [g.user], reply: { status: 'done', text: `Your console access to ${g.vm.name} has expired.` } });
+        done++;
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        await this.deps.store.update((d) => void (d.consoleGrants[g.id]!.lastError = msg));
+        await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'failed', error: msg, reason: 'will retry on the next pass' });
+      }
+    }
+    return done;
+  }
+
+  private audit(actor: Actor, g: ConsoleGrant, operation: string, outcome: 'ok' | 'failed', reason: string, details: Record<string, unknown> = {}) {
+    return this.deps.audit.append({
+      kind: 'event', principal: actor.principal, user: actor.user, channel: actor.channel ?? null, correlationId: g.id,
+      operation, vm: g.vm.name, host: g.vm.host, outcome, reason, details: { account: g.account, ...details },
+    });
+  }
+}
