@@ -109,7 +109,7 @@ async function policy(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'explain') {
-    const { values, positionals } = parseArgs({ args: rest, options: { as: { type: 'string' }, policy: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true });
+    const { values, positionals } = leadingOptions(rest, ['as', 'policy'], ['json']);
     if (!values.as || !positionals.length) throw new VmbotError('usage', 'Usage: vmbot policy explain --as <principal> [--policy <file>] <command text>');
     const file = values.policy ?? loadConfig().VMBOT_POLICY;
     const ev = new PolicyEvaluator(loadPolicyFile(file).policy);
@@ -133,6 +133,29 @@ async function policy(args: string[]): Promise<number> {
   }
   if (sub === 'export') return policyExport(rest);
   throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | schema | export jea <file> --out <dir>');
+}
+
+/**
+ * Options before the command text only: `policy explain --as local:bob stop db01 --turnoff`
+ * keeps `--turnoff` as part of the text. `--` ends the options explicitly.
+ */
+function leadingOptions(args: string[], valued: string[], flags: string[]) {
+  const values: Record<string, string | boolean | undefined> = {};
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    if (name && valued.includes(name)) {
+      if (args[i + 1] === undefined) throw new VmbotError('usage', `--${name} needs a value`);
+      values[name] = args[++i];
+    } else if (name && flags.includes(name)) values[name] = true;
+    else break;
+  }
+  return { values: values as { as?: string; policy?: string; json?: boolean }, positionals: args.slice(i) };
 }
 
 async function policyExport(args: string[]): Promise<number> {

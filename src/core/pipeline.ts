@@ -144,7 +144,7 @@ export class Pipeline {
   private async authorize(policy: PolicyEvaluator, identity: Identity, authz: Authz): Promise<Authorised> {
     if (authz.kind === 'none' || authz.kind === 'self') {
       if (authz.kind === 'self' && authz.operation && !policy.holdsAnywhere(identity.id, authz.operation))
-        return { ok: false, decision: { allow: false, reason: `no assignment grants "${authz.operation}"` }, message: `You are not permitted to do that.` };
+        return { ok: false, decision: { allow: false, reason: `no assignment grants "${authz.operation}"` }, message: `You are not permitted to do that: none of your roles grants "${authz.operation}".` };
       return { ok: true, decision: null };
     }
     const denied = (decision: Decision): Authorised => ({ ok: false, decision, message: notPermittedMessage(authz.vm) });
