@@ -9,7 +9,7 @@ export default defineCommand({
   schema: NoArgs,
   shownWith: ['Request Virtual Machine', 'Approve Virtual Machine Request'],
   operation: () => 'requests',
-  authz: () => ({ kind: 'self' }),
+  authz: () => ({ kind: 'self', operation: ['Request Virtual Machine', 'Approve Virtual Machine Request'] }),
   effect: false,
   run: async (ctx) => ctx.services.approvals.list(ctx.identity!),
 });

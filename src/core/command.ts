@@ -14,13 +14,14 @@ import type { Delivery, Reply, Request } from './types';
  * - `none`: no VM involved (help, whoami)
  * - `vm`: every listed operation on one VM (start, stop, console)
  * - `visible`: the VM must be visible to the caller (status)
- * - `self`: the command authorises inside its handler against the policy (list, approvals)
+ * - `self`: the command authorises inside its handler against the policy (list, approvals);
+ *   with `operation`, the caller must first hold at least one of them somewhere
  */
 export type Authz =
   | { kind: 'none' }
   | { kind: 'vm'; vm: string; operations: Operation[]; turnOff?: boolean }
   | { kind: 'visible'; vm: string }
-  | { kind: 'self'; operation?: Operation };
+  | { kind: 'self'; operation?: Operation | Operation[] };
 
 export type FlagType = 'boolean' | 'string' | 'number';
 

@@ -143,8 +143,11 @@ export class Pipeline {
   /** Decide, look the VM up, decide again with its host; every denial reads the same. */
   private async authorize(policy: PolicyEvaluator, identity: Identity, authz: Authz): Promise<Authorised> {
     if (authz.kind === 'none' || authz.kind === 'self') {
-      if (authz.kind === 'self' && authz.operation && !policy.holdsAnywhere(identity.id, authz.operation))
-        return { ok: false, decision: { allow: false, reason: `no assignment grants "${authz.operation}"` }, message: `You are not permitted to do that: none of your roles grants "${authz.operation}".` };
+      const anyOf = authz.kind === 'self' && authz.operation ? [authz.operation].flat() : [];
+      if (anyOf.length && !anyOf.some((op) => policy.holdsAnywhere(identity.id, op))) {
+        const names = anyOf.map((op) => `"${op}"`).join(' or ');
+        return { ok: false, decision: { allow: false, reason: `no assignment grants ${names}` }, message: `You are not permitted to do that: none of your roles grants ${names}.` };
+      }
       return { ok: true, decision: null };
     }
     const denied = (decision: Decision): Authorised => ({ ok: false, decision, message: notPermittedMessage(authz.vm) });

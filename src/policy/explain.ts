@@ -31,9 +31,13 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
   if (!identity) return { ...out, decision: { allow: false, reason: `principal ${principal} is not in the policy: no rights` } };
   let decision: Decision;
   if (authz.kind === 'self') {
-    decision = !authz.operation || policy.holdsAnywhere(identity.id, authz.operation)
-      ? { allow: true, reason: authz.operation ? `holds "${authz.operation}" in ${policy.scopesWith(identity.id, authz.operation).join(', ')}` : 'open to every known user; results are filtered to the caller’s scopes' }
-      : { allow: false, reason: `no assignment grants "${authz.operation}"` };
+    const anyOf = authz.operation ? [authz.operation].flat() : [];
+    const held = anyOf.find((op) => policy.holdsAnywhere(identity.id, op));
+    decision = !anyOf.length
+      ? { allow: true, reason: 'open to every known user; results are filtered to the caller’s scopes' }
+      : held
+        ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(identity.id, held).join(', ')}` }
+        : { allow: false, reason: `no assignment grants ${anyOf.map((op) => `"${op}"`).join(' or ')}` };
   } else if (authz.kind === 'visible') {
     decision = policy.visible(identity.id, { name: authz.vm });
   } else {

@@ -1,0 +1,48 @@
+/**
+ * `npm run bench`: the policy bench, then the audit bench, then a short pass/fail summary.
+ * Full figures: bench/results/policy.json and bench/results/audit.json.
+ */
+import { main as auditBench } from './audit';
+import { main as policyBench } from './policy';
+
+interface PolicyOut {
+  setupMs: { evaluatorConstruct: number };
+  decide: { current: { perCallMedianUs: number; perCallP99Us: number; decisionsPerSecond: number } };
+  identify: { medianUs: number };
+  target: { pass: boolean };
+}
+interface AuditOut {
+  summary: Record<string, { logMedianUs: number; logP99Us: number; rawAsyncMedianUs: number; rawSyncMedianUs: number; openMs: number }>;
+  targets: { logAt1mVsRawAsync: { ratio: number; pass: boolean }; logAt1mVsLogAt1k: { ratio: number; pass: boolean } };
+}
+
+export async function main(): Promise<boolean> {
+  const t = Date.now();
+  const p = (await policyBench()) as unknown as PolicyOut;
+  const a = (await auditBench()) as unknown as AuditOut;
+  const d = p.decide.current;
+  const at1m = a.summary['1000000']!;
+  const at1k = a.summary['1000']!;
+  const rows: [string, string, boolean][] = [
+    ['policy: decide median < 5 µs', `${d.perCallMedianUs} µs (p99 ${d.perCallP99Us} µs, ${d.decisionsPerSecond}/s; identify ${p.identify.medianUs} µs; construct ${p.setupMs.evaluatorConstruct} ms)`, p.target.pass],
+    [
+      'audit: append @1M <= 1.5x raw fsync',
+      `${at1m.logMedianUs} µs vs raw async ${at1m.rawAsyncMedianUs} µs = ${a.targets.logAt1mVsRawAsync.ratio}x (raw sync ${at1m.rawSyncMedianUs} µs; p99 ${at1m.logP99Us} µs)`,
+      a.targets.logAt1mVsRawAsync.pass,
+    ],
+    ['audit: append @1M <= 1.2x append @1k', `${at1m.logMedianUs} µs vs ${at1k.logMedianUs} µs = ${a.targets.logAt1mVsLogAt1k.ratio}x (open @1M ${at1m.openMs} ms)`, a.targets.logAt1mVsLogAt1k.pass],
+  ];
+  console.log('\n== bench summary ==');
+  for (const [name, figure, pass] of rows) console.log(`${pass ? 'PASS' : 'FAIL'}  ${name}: ${figure}`);
+  console.log(`(total ${Math.round((Date.now() - t) / 1000)} s; details in bench/results/*.json)`);
+  return rows.every((r) => r[2]);
+}
+
+if (require.main === module)
+  void main().then(
+    (ok) => process.exit(ok ? 0 : 1),
+    (e) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
