@@ -8,16 +8,13 @@
  * rounds that alternate with the raw baselines so disk drift hits both alike:
  *   raw async : FileHandle.write(line) + FileHandle.datasync()  (the primitive the log uses)
  *   raw sync  : fs.writeSync(fd, line) + fs.fdatasyncSync(fd)
- * Records alternate intent / result (linked), as the pipeline writes them. The bench prototype
- * bench/proto/log.ts (less CPU per append, see the report) runs the same steps in its own
- * directory for comparison; targets are judged on the product log only.
+ * Records alternate intent / result (linked), as the pipeline writes them.
  */
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
-import { AuditLog as ProtoLog } from './proto/log';
 import type { AuditEntryInput } from '../src/audit/record';
 import { verifyAudit } from '../src/audit/verify';
 import { median, percentile, writeResult } from './report';
@@ -60,16 +57,12 @@ function result(n: number, intentId: number): AuditEntryInput {
   return { kind: 'result', correlationId: i.correlationId, principal: i.principal, user: i.user, operation: i.operation, vm: i.vm, host: i.host, outcome: 'ok', intentId, details: { durationMs: 1200 + (n % 800) } };
 }
 
-/** What the bench needs of a log: the product's AuditLog and the bench prototype both fit. */
-type Log = Pick<AuditLog, 'append' | 'head' | 'close'>;
-const openLog = (proto: boolean, dir: string): Promise<Log> => (proto ? ProtoLog.open(dir) : AuditLog.open(dir));
-
 /** Appends records n, n+1, ... as intent/result pairs; returns the promise of record n. */
 class Writer {
   private n = 0;
   private lastIntent = 0;
   /** The log to append to (swapped when the bench re-opens it). */
-  constructor(public log: Log) {}
+  constructor(public log: AuditLog) {}
   next(): Promise<unknown> {
     const k = this.n++;
     if (k % 2 === 0) {
@@ -82,7 +75,7 @@ class Writer {
 }
 
 /** Fill the log up to `target` records with concurrent batches (group commit). */
-async function prefill(log: Log, w: Writer, target: number): Promise<{ records: number; ms: number }> {
+async function prefill(log: AuditLog, w: Writer, target: number): Promise<{ records: number; ms: number }> {
   const start = log.head.id;
   const t = ns();
   while (log.head.id < target) {
@@ -167,89 +160,62 @@ export async function main(): Promise<Record<string, unknown>> {
 
   const tTotal = ns();
   const steps: Record<string, unknown>[] = [];
-  type Row = { logMedianUs: number; logP99Us: number; protoMedianUs: number; rawAsyncMedianUs: number; rawSyncMedianUs: number; openMs: number };
+  type Row = { logMedianUs: number; logP99Us: number; rawAsyncMedianUs: number; rawSyncMedianUs: number; openMs: number };
   const summary: Record<string, Row> = {};
-  const verify: Record<string, unknown> = {};
+  let verify: Record<string, unknown> = {};
   try {
-    // The product log and, in its own directory, the bench prototype (bench/proto/log.ts).
-    const kinds = [
-      { name: 'log', proto: false, dir: join(dir, 'log') },
-      { name: 'proto', proto: true, dir: join(dir, 'proto') },
-    ];
-    const logs = await Promise.all(kinds.map((k) => openLog(k.proto, k.dir)));
-    const writers = logs.map((l) => new Writer(l));
+    const logDir = join(dir, 'log');
+    const w = new Writer(await AuditLog.open(logDir));
     for (const size of SIZES) {
-      const fill: { records: number; ms: number }[] = [];
-      const openMs: number[] = [];
-      const before: number[] = [];
-      for (let k = 0; k < kinds.length; k++) {
-        fill.push(await prefill(writers[k]!.log, writers[k]!, size));
-        before.push(writers[k]!.log.head.id);
-        await writers[k]!.log.close();
-        // Re-open: what a restart costs at this size (reads only the last segment).
-        const tOpen = ns();
-        writers[k]!.log = await openLog(kinds[k]!.proto, kinds[k]!.dir); // same writer: keeps the intent/result rhythm
-        openMs.push(Math.round(ms(tOpen) * 10) / 10);
-      }
-      const [w, pw] = writers as [Writer, Writer];
+      const fill = await prefill(w.log, w, size);
+      const before = w.log.head.id;
+      await w.log.close();
+      // Re-open: what a restart costs at this size (reads only the last segment).
+      const tOpen = ns();
+      w.log = await AuditLog.open(logDir); // same writer: keeps the intent/result rhythm
+      const openMs = Math.round(ms(tOpen) * 10) / 10;
 
-      const bytes = meanLineBytes(kinds[0]!.dir);
+      const bytes = meanLineBytes(logDir);
       const line = 'x'.repeat(bytes - 1) + '\n';
       const logT: number[] = [];
       const logSync: number[] = [];
-      const protoT: number[] = [];
-      const protoSync: number[] = [];
       const rawT: number[] = [];
       const syncT: number[] = [];
       rmSync(rawFile, { force: true });
       rmSync(rawSyncFile, { force: true });
       // Warm-up: a few of each.
       await logAppends(w, 20, []);
-      await logAppends(pw, 20, []);
       await rawAsync(rawFile, line, 20, []);
       rawSync(rawSyncFile, line, 20, []);
       for (let r = 0; r < ROUNDS; r++) {
         await rawAsync(rawFile, line, PER_ROUND, rawT);
         await logAppends(w, PER_ROUND, logT, logSync);
-        await logAppends(pw, PER_ROUND, protoT, protoSync);
         rawSync(rawSyncFile, line, SYNC_PER_ROUND, syncT);
       }
       const s = {
-        existingRecords: before[0],
-        prefill: { ...fill[0]!, recordsPerSecond: Math.round(fill[0]!.records / (fill[0]!.ms / 1000)) },
-        openMs: openMs[0],
+        existingRecords: before,
+        prefill: { ...fill, recordsPerSecond: Math.round(fill.records / (fill.ms / 1000)) },
+        openMs,
         appendBytes: bytes,
         logAppend: stats(logT),
         logAppendCpuPart: stats(logSync),
         rawAsync: stats(rawT),
         rawSync: stats(syncT),
         ratioLogToRawAsync: Math.round((median(logT) / median(rawT)) * 100) / 100,
-        disk: diskUsage(kinds[0]!.dir),
-        proto: {
-          existingRecords: before[1],
-          prefill: { ...fill[1]!, recordsPerSecond: Math.round(fill[1]!.records / (fill[1]!.ms / 1000)) },
-          openMs: openMs[1],
-          appendBytes: meanLineBytes(kinds[1]!.dir),
-          logAppend: stats(protoT),
-          logAppendCpuPart: stats(protoSync),
-          ratioToRawAsync: Math.round((median(protoT) / median(rawT)) * 100) / 100,
-        },
+        disk: diskUsage(logDir),
       };
       steps.push(s);
-      summary[String(size)] = { logMedianUs: s.logAppend.medianUs, logP99Us: s.logAppend.p99Us, protoMedianUs: s.proto.logAppend.medianUs, rawAsyncMedianUs: s.rawAsync.medianUs, rawSyncMedianUs: s.rawSync.medianUs, openMs: s.openMs! };
+      summary[String(size)] = { logMedianUs: s.logAppend.medianUs, logP99Us: s.logAppend.p99Us, rawAsyncMedianUs: s.rawAsync.medianUs, rawSyncMedianUs: s.rawSync.medianUs, openMs };
       console.log(
-        `audit bench: ${before[0]} records: log median ${s.logAppend.medianUs} µs (proto ${s.proto.logAppend.medianUs}), raw async ${s.rawAsync.medianUs} µs, raw sync ${s.rawSync.medianUs} µs, open ${s.openMs} ms (prefill ${fill[0]!.ms} ms, proto ${fill[1]!.ms} ms)`,
+        `audit bench: ${before} records: log median ${s.logAppend.medianUs} µs (CPU part ${s.logAppendCpuPart.medianUs} µs), raw async ${s.rawAsync.medianUs} µs, raw sync ${s.rawSync.medianUs} µs, open ${openMs} ms (prefill ${fill.ms} ms)`,
       );
     }
-    for (const w of writers) await w.log.close();
+    await w.log.close();
 
-    // Both pre-filled logs must be valid chains (the concurrent pre-fill is a real log, and the
-    // prototype's line format verifies with the product's verifier).
-    for (const k of kinds) {
-      const tv = ns();
-      const v = await verifyAudit(k.dir);
-      verify[k.name] = { ok: v.ok, records: v.records, ms: Math.round(ms(tv)), broken: v.broken };
-    }
+    // The pre-filled log must be a valid chain (the concurrent pre-fill is a real log).
+    const tv = ns();
+    const v = await verifyAudit(logDir);
+    verify = { ok: v.ok, records: v.records, ms: Math.round(ms(tv)), broken: v.broken };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -260,7 +226,7 @@ export async function main(): Promise<Record<string, unknown>> {
   const result = {
     dir: `${dir} (deleted after the run; ${sameFsAsTmpdir ? 'same filesystem as' : 'different filesystem from'} os.tmpdir() ${tmpdir()})`,
     summary,
-    method: `pre-fill through AuditLog.append in concurrent batches of ${BATCH} (group commit); then per size ${ROUNDS} rounds of [${PER_ROUND} raw async, ${PER_ROUND} awaited log appends, ${PER_ROUND} awaited bench-prototype log appends, ${SYNC_PER_ROUND} raw sync], each timed alone; raw writes have the mean byte size of the log's records; default segmentRecords (50,000)`,
+    method: `pre-fill through AuditLog.append in concurrent batches of ${BATCH} (group commit); then per size ${ROUNDS} rounds of [${PER_ROUND} raw async, ${PER_ROUND} awaited log appends, ${SYNC_PER_ROUND} raw sync], each timed alone; raw writes have the mean byte size of the log's records; default segmentRecords (50,000)`,
     steps,
     verify,
     totalMs: Math.round(ms(tTotal)),

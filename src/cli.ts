@@ -9,6 +9,7 @@ import { verifyAudit } from './audit/verify';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
+import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
 import { PolicyEvaluator } from './policy/evaluator';
 import { explain, policyJsonSchema } from './policy/explain';
 import { loadPolicyFile } from './policy/loader';
@@ -24,6 +25,8 @@ const USAGE = `vmbot — delegated Hyper-V guest administration from chat
   vmbot policy lint <file>                       validate a policy (schema, references, S 4.413)
   vmbot policy explain --as <principal> <text>   what would be decided, and why (nothing runs)
   vmbot policy schema [--out <file>]             JSON Schema of the policy for editors
+  vmbot policy export jea <file> --out <dir> [--group DOMAIN\\group]
+                                                 JEA role capability + session configuration for the hosts
   vmbot audit verify                             check the hash chain; names the first broken record
   vmbot audit query [--user U] [--vm V] [--operation O] [--outcome ok|failed|unknown|denied|invalid|pending]
                     [--kind K] [--since T] [--until T] [--limit N] [--format text|json|csv]
@@ -158,8 +161,29 @@ function leadingOptions(args: string[], valued: string[], flags: string[]) {
   return { values: values as { as?: string; policy?: string; json?: boolean }, positionals: args.slice(i) };
 }
 
+const EXPORT_USAGE = 'Usage: vmbot policy export jea <policy file> --out <dir> [--group DOMAIN\\group]';
+
+/** `policy export jea`: the JEA role capability and session configuration for the Hyper-V hosts. */
 async function policyExport(args: string[]): Promise<number> {
-  throw new VmbotError('usage', `Usage: vmbot policy export jea <file> --out <dir> (${args.join(' ')})`);
+  const [format, ...rest] = args;
+  if (format !== 'jea') throw new VmbotError('usage', `${format === undefined ? 'Missing export format.' : `Unknown export format "${format}".`} ${EXPORT_USAGE}`);
+  const { values, positionals } = parseArgs({ args: rest, options: { out: { type: 'string' }, group: { type: 'string' } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new VmbotError('usage', `${positionals.length ? 'Exactly one policy file, please.' : 'Missing the policy file.'} ${EXPORT_USAGE}`);
+  if (!values.out) throw new VmbotError('usage', `Missing --out <dir>. ${EXPORT_USAGE}`);
+  const file = positionals[0]!;
+  const loaded = loadPolicyFile(file); // schema, references and lint errors stop the export
+  for (const w of loaded.warnings) console.error(`${file}: ${w.path}: warning: ${w.message}`);
+  const { psrc, pssc } = exportJea(loaded.policy, { serviceGroup: values.group, source: file });
+  mkdirSync(values.out, { recursive: true });
+  const written = [
+    [join(values.out, `${JEA_ROLE_NAME}.psrc`), psrc],
+    [join(values.out, `${JEA_ROLE_NAME}.pssc`), pssc],
+  ] as const;
+  for (const [path, text] of written) writeFileSync(path, text);
+  console.log(`Wrote ${written[0][0]} (role capability ${JEA_ROLE_NAME}: ${JEA_FUNCTIONS.length} wrapper functions, no Hyper-V cmdlets)`);
+  console.log(`Wrote ${written[1][0]} (session configuration for ${values.group ?? JEA_DEFAULT_SERVICE_GROUP})`);
+  console.log(`Install the .psrc in a module's RoleCapabilities folder on each host, then: Register-PSSessionConfiguration -Path ${JEA_ROLE_NAME}.pssc -Name vmbot -Force`);
+  return 0;
 }
 
 async function audit(args: string[]): Promise<number> {

@@ -49,7 +49,7 @@ describe('new-VM requests', () => {
     const r = await app.say('alice', 'request web05 --template web-small');
     const a = await app.say('carol', `approve ${requestId(r)}`);
     expect(a.status).toBe('done');
-    expect(created).toEqual([{ name: 'web05', host: 'hv01', generation: 2, cpuCount: 2, memoryMB: 4096, diskGB: 60, switch: 'Tenant-Web', vlan: 110 }]);
+    expect(created).toEqual([{ name: 'web05', host: 'hv01', generation: 2, cpuCount: 2, memoryMB: 4096, diskGB: 60, switch: 'Tenant-Web', vlan: 110, template: 'web-small' }]);
     expect(notices.some((n) => n.to.includes('alice') && /web05 .*created/.test(n.reply.text))).toBe(true);
     expect((await app.say('alice', 'start web05')).status).toBe('done');
     expect((await app.say('alice', 'console web05')).status).toBe('done');

@@ -135,6 +135,36 @@ describe('audit chain verification', () => {
   });
 });
 
+describe('audit records on disk', () => {
+  test('each line is the canonical form that was hashed, plus the hash; it parses to the returned record', async () => {
+    const { dir, records } = await writeLog(4);
+    const { canonicalJson, sha256 } = await import('../src/core/hash');
+    const { hashRecord } = await import('../src/audit/record');
+    const ls = lines(segmentFile(dir));
+    expect(ls).toHaveLength(4);
+    for (const [i, line] of ls.entries()) {
+      const { hash, ...body } = records[i]!;
+      expect(line).toBe(`${canonicalJson(body).slice(0, -1)},"hash":"${hash}"}`);
+      expect(sha256(canonicalJson(body))).toBe(hash);
+      expect(JSON.parse(line)).toEqual(records[i]);
+      expect(hashRecord(JSON.parse(line) as AuditRecord)).toBe(hash);
+    }
+  });
+
+  test('a secret in any field, details included, is redacted before hashing and writing', async () => {
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir);
+    const token = 'xoxb-123456789012-abcdefghijklmnop';
+    const rec = await log.append(entry(1, { vm: token, details: { note: `pasted ${token}`, nested: [{ deep: token }] } }));
+    await log.close();
+    const text = readFileSync(segmentFile(dir), 'utf8');
+    expect(text).not.toContain(token.slice(0, 20));
+    expect(JSON.stringify(rec)).not.toContain(token.slice(0, 20));
+    expect(rec.details).toEqual({ note: 'pasted [redacted]', nested: [{ deep: '[redacted]' }] });
+    expect(await verifyAudit(dir)).toMatchObject({ ok: true, records: 1 });
+  });
+});
+
 describe('audit log recovery', () => {
   test('a torn last line (crash mid-write) is removed on reopen, logged, and the chain verifies', async () => {
     const { dir } = await writeLog(5);

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../core/hash';
+import { canonicalJson, sha256 } from '../core/hash';
 import { fsyncDir } from '../state/durable-file';
-import { AuditEntrySchema, GENESIS_HASH, hashRecord, redactSecrets, type AuditEntryInput, type AuditRecord } from './record';
+import { AuditEntrySchema, GENESIS_HASH, redactDeep, type AuditEntryInput, type AuditRecord } from './record';
 import { listSegments, segmentName } from './segments';
 
 export interface AuditLogOptions {
@@ -11,6 +11,8 @@ export interface AuditLogOptions {
   segmentRecords?: number;
   clock?: () => Date;
 }
+
+type AuditEntry = ReturnType<typeof AuditEntrySchema.parse>;
 
 interface Pending {
   line: string;
@@ -74,32 +76,39 @@ export class AuditLog {
 
   append(input: AuditEntryInput): Promise<AuditRecord> {
     if (this.closed) return Promise.reject(new Error('audit log is closed'));
-    const entry = AuditEntrySchema.parse(input);
-    if (entry.command) entry.command = redactSecrets(entry.command);
-    if (entry.reason) entry.reason = redactSecrets(entry.reason);
-    if (entry.error) entry.error = redactSecrets(entry.error);
+    const entry = redactDeep(AuditEntrySchema.parse(input));
     let opens: number | undefined;
     if (this.segmentCount >= this.segmentRecords) {
       this.segment++;
       this.segmentCount = 0;
       opens = this.segment;
-      this.enqueue(this.chain({
+      const header = this.chain(AuditEntrySchema.parse({
         kind: 'segment', correlationId: `segment-${this.segment}`, operation: 'audit.segment',
         details: { segment: this.segment, openIntents: this.openIntents() },
-      }), opens).catch(() => undefined); // its failure surfaces through the record that follows
+      }));
+      this.enqueue(header.line, opens).catch(() => undefined); // its failure surfaces through the record that follows
     }
-    const rec = this.chain(entry);
-    return this.enqueue(rec).then(() => rec);
+    const { rec, line } = this.chain(entry);
+    return this.enqueue(line).then(() => rec);
   }
 
-  private chain(input: AuditEntryInput): AuditRecord {
-    const entry = AuditEntrySchema.parse(input);
-    const body = { ...entry, id: ++this.seq, time: this.clock().toISOString(), prev: this.lastHash };
-    const rec: AuditRecord = { ...body, hash: hashRecord(body) };
+  /**
+   * Chain a parsed entry (it becomes the record: no second parse, no copies). The line written
+   * is the canonical JSON that was hashed with the hash appended, so the record is serialised
+   * once; it parses to the same record, and hashRecord() of it (what `audit verify` computes)
+   * is the same canonical form, hence the same hash.
+   */
+  private chain(entry: AuditEntry): { rec: AuditRecord; line: string } {
+    const rec = entry as AuditRecord;
+    rec.id = ++this.seq;
+    rec.time = this.clock().toISOString();
+    rec.prev = this.lastHash;
+    const canonical = canonicalJson(rec); // no `hash` key yet: exactly what hashRecord() hashes
+    rec.hash = sha256(canonical);
     this.lastHash = rec.hash;
     this.segmentCount++;
     this.track(rec);
-    return rec;
+    return { rec, line: `${canonical.slice(0, -1)},"hash":"${rec.hash}"}\n` };
   }
 
   private track(rec: AuditRecord): void {
@@ -109,9 +118,9 @@ export class AuditLog {
       for (const i of (rec.details?.openIntents as AuditRecord[] | undefined) ?? []) this.open.set(i.id, i);
   }
 
-  private enqueue(rec: AuditRecord, opens?: number): Promise<void> {
+  private enqueue(line: string, opens?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line: JSON.stringify(rec) + '\n', opens, resolve, reject });
+      this.queue.push({ line, opens, resolve, reject });
       this.flushing ??= this.flush().finally(() => (this.flushing = null));
     });
   }

@@ -50,3 +50,12 @@ const SECRET_PATTERNS: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g, // JWTs
 ];
 export const redactSecrets = (s: string) => SECRET_PATTERNS.reduce((acc, re) => acc.replace(re, '[redacted]'), s);
+
+/** Every string anywhere in a value redacted: a secret may arrive in any field (a VM name, details). */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redactSecrets(value) as T;
+  if (Array.isArray(value)) return value.map(redactDeep) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  return value;
+}

@@ -32,7 +32,9 @@ export async function verifyAudit(dir: string): Promise<VerifyResult> {
     if (!parsed.success) return fail(typeof (raw as { id?: unknown })?.id === 'number' ? (raw as { id: number }).id : null, 'not an audit record');
     const rec = parsed.data;
     if (rec.id !== expectedId)
-      return fail(rec.id, rec.id > expectedId ? `record ${expectedId}${rec.id - expectedId > 1 ? `–${rec.id - 1}` : ''} missing (deleted?)` : `id ${rec.id} out of order (expected ${expectedId})`);
+      return fail(rec.id, rec.id > expectedId
+        ? `expected record ${expectedId} here, found ${rec.id}: record ${expectedId}${rec.id - expectedId > 1 ? `–${rec.id - 1}` : ''} missing here (deleted or moved)`
+        : `id ${rec.id} out of order (expected ${expectedId})`);
     if (rec.prev !== prevHash) return fail(rec.id, 'prev does not match the hash of the record before it (deleted, inserted or reordered)');
     if (hashRecord(rec) !== rec.hash) return fail(rec.id, 'content does not match its hash (edited)');
     prevHash = rec.hash;

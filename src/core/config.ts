@@ -31,7 +31,8 @@ export const ConfigSchema = z.strictObject({
   VMBOT_PS_POOL_SIZE: int(1, 32).default(2),
   VMBOT_PS_TIMEOUT_MS: int(1000, 3_600_000).default(60_000),
   VMBOT_PS_EXECUTABLE: z.string().default('pwsh'),
-  VMBOT_PS_MODULE: z.string().optional(),
+  /** Folder prepended to PSModulePath for the pwsh sessions (tests: the Hyper-V simulation). */
+  VMBOT_PS_MODULE_PATH: z.string().optional(),
   VMBOT_HYPERV_HOSTS: list.default(['localhost']),
   VMBOT_JEA_ENDPOINT: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a session configuration name').optional(),
   VMBOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),

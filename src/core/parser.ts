@@ -39,7 +39,16 @@ export interface Parsed {
  * parse alike. Returns null for empty text (the caller shows help).
  */
 export function parseCommand(text: string, commands: readonly AnyCommand[]): Parsed | null {
-  const words = tokenize(text.trim());
+  let words: string[];
+  try {
+    words = tokenize(text.trim());
+  } catch (e) {
+    // Name the usage of the command the user meant, when the first word says which.
+    const first = text.trim().replace(/^\/?vm\s+/i, '').split(/\s/, 1)[0]?.toLowerCase();
+    const meant = commands.find((c) => c.name === first);
+    if (e instanceof VmbotError && meant) throw new VmbotError(e.code, `${e.message} Usage: ${meant.usage}`);
+    throw e;
+  }
   if (words[0] && /^\/?vm$/i.test(words[0])) words.shift();
   const name = words.shift();
   if (!name) return null;

@@ -152,7 +152,7 @@ export class Pipeline {
     }
     const denied = (decision: Decision): Authorised => ({ ok: false, decision, message: notPermittedMessage(authz.vm) });
     const check = (vm: { name: string; host?: string }, requireHost: boolean): Decision => {
-      if (authz.kind === 'visible') return policy.visible(identity.id, vm);
+      if (authz.kind === 'visible') return policy.visible(identity.id, vm, { requireHost });
       let first: Decision | null = null;
       for (const op of authz.operations) {
         const d = policy.decide(identity.id, op, vm, { turnOff: authz.turnOff, requireHost });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { VmbotError } from '../core/errors';
 
 /** Hyper-V VMState names as Get-VM reports them (`[string]$vm.State`). */
 export const VmStateSchema = z.enum([
@@ -35,12 +36,21 @@ export const VmInfoSchema = VmRefSchema.extend({
 });
 export type VmInfo = z.infer<typeof VmInfoSchema>;
 
+/** "Cannot start web01: it is already running." — the same words from every backend. */
+export function invalidStateError(name: string, state: string, action: string, detail?: string): VmbotError {
+  const already: Partial<Record<string, string>> = { Running: 'is already running', Off: 'is already off', Starting: 'is already starting', Stopping: 'is already stopping' };
+  const known = VmStateSchema.safeParse(state).success;
+  return new VmbotError('invalid_state', `Cannot ${action} ${name}: it ${already[state] ?? (known ? `is ${state}` : 'is not in a state that allows this')}.`, detail);
+}
+
 export type StopMode = 'shutdown' | 'turnoff';
 
 /** Everything New-VM needs: fixed by the approved template, never by the requester. */
 export const NewVmSpecSchema = z.object({
   name: VmNameSchema,
   host: z.string().min(1),
+  /** The policy template: a JEA endpoint creates from it (its wrapper holds the same values). */
+  template: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
   generation: z.union([z.literal(1), z.literal(2)]),
   cpuCount: z.number().int().min(1),
   memoryMB: z.number().int().min(32),

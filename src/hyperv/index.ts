@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Config } from '../core/config';
 import type { Backend } from './backend';
+import { PowerShellBackend } from './powershell/backend';
 import { loadInventoryFile, SimulatedHyperV } from './simulator';
 
 /** The configured backend: the simulator (embedded default) or PowerShell against real hosts. */
@@ -12,5 +13,10 @@ export async function openBackend(config: Config): Promise<Backend> {
       latencyMs: config.VMBOT_SIM_LATENCY_MS,
     });
   }
-  throw new Error('powershell backend not wired yet');
+  return PowerShellBackend.open({
+    hosts: config.VMBOT_HYPERV_HOSTS,
+    modulePath: config.VMBOT_PS_MODULE_PATH,
+    jeaEndpoint: config.VMBOT_JEA_ENDPOINT,
+    pool: { size: config.VMBOT_PS_POOL_SIZE, executable: config.VMBOT_PS_EXECUTABLE, timeoutMs: config.VMBOT_PS_TIMEOUT_MS },
+  });
 }

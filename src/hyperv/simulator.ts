@@ -6,7 +6,7 @@ import { VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import { durableJsonAdapter } from '../state/json-adapter';
 import {
-  NewVmSpecSchema, VmNameSchema, VmStateSchema,
+  invalidStateError, NewVmSpecSchema, VmNameSchema, VmStateSchema,
   type Backend, type NewVmSpec, type StopMode, type VmInfo, type VmRef, type VmState,
 } from './backend';
 
@@ -180,7 +180,4 @@ export class SimulatedHyperV implements Backend {
   async close(): Promise<void> {}
 }
 
-function invalidState(vm: SimVm, action: string): VmbotError {
-  const already: Partial<Record<VmState, string>> = { Running: 'is already running', Off: 'is already off', Starting: 'is already starting', Stopping: 'is already stopping' };
-  return new VmbotError('invalid_state', `Cannot ${action} ${vm.name}: it ${already[vm.state] ?? `is ${vm.state}`}.`);
-}
+const invalidState = (vm: SimVm, action: string) => invalidStateError(vm.name, vm.state, action);

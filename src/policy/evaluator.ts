@@ -33,6 +33,8 @@ export interface Identity {
 interface CompiledScope {
   name: string;
   exact: ReadonlySet<string>;
+  /** Lower-cased prefixes of `prefix*` patterns (the common case): startsWith, no RegExp. */
+  prefixes: readonly string[];
   patterns: readonly RegExp[];
   hosts?: ReadonlySet<string>;
 }
@@ -53,10 +55,12 @@ export function globToRegExp(glob: string): RegExp {
 
 function compileScope(name: string, vms: string[], hosts?: string[]): CompiledScope {
   const wild = vms.filter((p) => /[*?]/.test(p));
+  const isPrefix = (p: string) => /^[^*?]*\*$/.test(p);
   return {
     name,
     exact: new Set(vms.filter((p) => !/[*?]/.test(p)).map((p) => p.toLowerCase())),
-    patterns: wild.map(globToRegExp),
+    prefixes: wild.filter(isPrefix).map((p) => p.slice(0, -1).toLowerCase()),
+    patterns: wild.filter((p) => !isPrefix(p)).map(globToRegExp),
     hosts: hosts && new Set(hosts.map((h) => h.toLowerCase())),
   };
 }
@@ -68,7 +72,7 @@ function compileScope(name: string, vms: string[], hosts?: string[]): CompiledSc
 export function scopeHolds(scope: CompiledScope, vm: VmTarget, requireHost: boolean): boolean {
   if (!VM_NAME_RE.test(vm.name)) return false; // a wildcard or quote in input never matches anything
   const lower = vm.name.toLowerCase();
-  if (!scope.exact.has(lower) && !scope.patterns.some((r) => r.test(vm.name))) return false;
+  if (!scope.exact.has(lower) && !scope.prefixes.some((p) => lower.startsWith(p)) && !scope.patterns.some((r) => r.test(vm.name))) return false;
   if (!scope.hosts) return true;
   if (vm.host === undefined) return !requireHost;
   return scope.hosts.has(vm.host.toLowerCase());
@@ -88,9 +92,16 @@ export class PolicyEvaluator {
     private readonly clock: () => number = Date.now,
   ) {
     for (const [name, s] of Object.entries(policy.scopes)) this.scopes.set(name, compileScope(name, s.vms, s.hosts));
+    // group -> members once: walking every user per group assignment is O(groups x users).
+    const members = new Map<string, string[]>();
     for (const [id, user] of Object.entries(policy.users)) {
       for (const p of user.identities) this.principals.set(p.toLowerCase(), id);
       this.grants.set(id, []);
+      for (const g of new Set(user.groups)) {
+        const list = members.get(g);
+        if (list) list.push(id);
+        else members.set(g, [id]);
+      }
     }
     policy.assignments.forEach((a, index) => {
       const role = policy.roles[a.role];
@@ -104,8 +115,7 @@ export class PolicyEvaluator {
       const bind = (userId: string, via: string) =>
         this.grants.get(userId)?.push({ match: { index, role: a.role, scope: a.scope, via }, ops, allowTurnOff: role.allowTurnOff, scope });
       for (const u of a.users) bind(u, 'user');
-      for (const g of a.groups)
-        for (const [uid, user] of Object.entries(policy.users)) if (user.groups.includes(g)) bind(uid, `group:${g}`);
+      for (const g of a.groups) for (const uid of members.get(g) ?? []) bind(uid, `group:${g}`);
     });
   }
 
@@ -145,12 +155,12 @@ export class PolicyEvaluator {
 
   /**
    * status/list: a VM is visible when the user holds any VM operation on it. Bot operations
-   * (an auditor's Read Audit Log over every VM) do not make VMs visible.
+   * (an auditor's Read Audit Log over every VM) do not make VMs visible. `requireHost` as in decide.
    */
-  visible(userId: string, vm: VmTarget): Decision {
+  visible(userId: string, vm: VmTarget, opts: { requireHost?: boolean } = {}): Decision {
     const now = this.clock();
     for (const g of this.grants.get(userId) ?? []) {
-      if (!scopeHolds(g.scope, vm, true)) continue;
+      if (!scopeHolds(g.scope, vm, opts.requireHost ?? true)) continue;
       for (const [op, exp] of g.ops)
         if (VM_OPS.has(op) && exp > now) return { allow: true, reason: `visible through role "${g.match.role}" in scope "${g.match.scope}"`, matched: g.match };
     }

@@ -39,7 +39,7 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
         ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(identity.id, held).join(', ')}` }
         : { allow: false, reason: `no assignment grants ${anyOf.map((op) => `"${op}"`).join(' or ')}` };
   } else if (authz.kind === 'visible') {
-    decision = policy.visible(identity.id, { name: authz.vm });
+    decision = policy.visible(identity.id, { name: authz.vm }, { requireHost: false });
   } else {
     decision = authz.operations.map((op) => policy.decide(identity.id, op, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false })).find((d) => !d.allow)
       ?? policy.decide(identity.id, authz.operations[0]!, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false });

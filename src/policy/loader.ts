@@ -16,7 +16,27 @@ export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 
 export const formatZodIssues = (file: string, error: z.ZodError) =>
-  error.issues.map((i) => `${file}: ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+  error.issues.flatMap(explainIssue).map((i) => `${file}: ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+
+type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][]; values?: unknown[] };
+
+/**
+ * zod reports a failed union as a bare "Invalid input". A grant is a string or an object: drop
+ * the branches whose type did not even match, and report the remaining branch's own problems
+ * (so a missing exception.securityAnalysis is named as such).
+ */
+function explainIssue(issue: Issue): Issue[] {
+  if (issue.code === 'invalid_value' && issue.values && issue.values.length > 6)
+    return [{ ...issue, message: `not one of the ${issue.values.length} allowed names (e.g. ${issue.values.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}; see the policy guide)` }];
+  if (issue.code !== 'invalid_union' || !issue.errors) return [issue];
+  // A branch that got inside the value (issues below the root) is the one the author meant;
+  // failing that, one whose type at least matched.
+  const deeper = issue.errors.filter((b) => b.some((i) => i.path.length > 0));
+  const candidates = deeper.length ? deeper : issue.errors.filter((b) => !b.every((i) => i.code === 'invalid_type'));
+  if (candidates.length !== 1)
+    return [{ ...issue, message: `Invalid input: ${issue.errors.flat().map((i) => i.message.replace(/^Invalid input: /, '')).join(', or ')}` }];
+  return candidates[0]!.flatMap((i) => explainIssue({ ...i, path: [...issue.path, ...i.path] }));
+}
 
 /** Parse YAML or JSON text (JSON is YAML) into a plain value; syntax errors name line and column. */
 export function parsePolicyText(file: string, text: string): unknown {

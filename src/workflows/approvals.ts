@@ -213,7 +213,7 @@ export class Approvals {
       await this.deps.audit.append({ ...base, kind: 'event', outcome: 'failed', error: `template ${req.template} no longer in the policy` });
       throw new VmbotError('failed', `Template ${req.template} is no longer in the policy; ${req.id} cannot be created.`);
     }
-    const spec = { name: req.name, host: req.host, generation: t.generation, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskGB: t.diskGB, switch: t.switch, vlan: t.vlan };
+    const spec = { name: req.name, host: req.host, template: req.template, generation: t.generation, cpuCount: t.cpuCount, memoryMB: t.memoryMB, diskGB: t.diskGB, switch: t.switch, vlan: t.vlan };
     const intent = await this.deps.audit.append({ ...base, kind: 'intent', decision: 'allow', reason: `approved by ${req.approvals.map((a) => a.user).join(', ')}`, details: { spec } });
     try {
       const vm = await this.deps.backend.create(spec);

@@ -1,0 +1,247 @@
+/**
+ * The PowerShell backend end to end against a real pwsh: node-powershell pool -> VmbotRunner.psm1
+ * -> test/fixtures/powershell/Hyper-V (same cmdlets, parameters, output and error ids as the real
+ * Hyper-V module) over a JSON state file. Skips with a message when pwsh is not installed.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { VmbotError } from '../src/core/errors';
+import { PowerShellBackend, RUNNER_MODULE } from '../src/hyperv/powershell/backend';
+import { PwshPool } from '../src/hyperv/powershell/pool';
+import { psQuote } from '../src/hyperv/powershell/quote';
+import { openTestApp, REPO, tempDir, type TestApp } from './support/app';
+import { injectionCorpus } from './support/injection';
+import { describePwsh, PWSH } from './support/pwsh';
+
+const MODULES = join(REPO, 'test', 'fixtures', 'powershell');
+const WEB01 = '11111111-1111-4111-8111-111111111111';
+const WEB02 = '22222222-2222-4222-8222-222222222222';
+const DB01 = '33333333-3333-4333-8333-333333333333';
+const HANG01 = '44444444-4444-4444-8444-444444444444';
+
+const simVm = (Name: string, Id: string, State: string, extra: Record<string, unknown> = {}) => ({
+  Name, Id, State, Generation: 2, ProcessorCount: 2, MemoryStartup: 2048 * 1024 * 1024, StartedAt: null, HangSeconds: 0, Console: [], ...extra,
+});
+
+interface Sim {
+  dir: string;
+  state: string;
+  canary: string;
+  env: NodeJS.ProcessEnv;
+  read(): { hosts: Record<string, Array<Record<string, unknown>>> };
+  calls(): string[];
+}
+
+function newSim(): Sim {
+  const dir = tempDir('pwsh-');
+  const state = join(dir, 'hyperv.json');
+  const canary = join(dir, 'CANARY');
+  writeFileSync(state, JSON.stringify({
+    hosts: {
+      hv01: [simVm('web01', WEB01, 'Off'), simVm('web02', WEB02, 'Running', { StartedAt: new Date().toISOString() }), simVm('hang01', HANG01, 'Off', { HangSeconds: 30 })],
+      hv02: [simVm('db01', DB01, 'Running', { StartedAt: new Date().toISOString(), GuestShutdown: false })],
+    },
+  }));
+  return {
+    dir, state, canary,
+    env: { ...process.env, HYPERV_SIM_STATE: state, CANARY: canary },
+    read: () => JSON.parse(readFileSync(state, 'utf8')),
+    calls: () => (existsSync(`${state}.calls`) ? readFileSync(`${state}.calls`, 'utf8').trim().split('\n') : []),
+  };
+}
+
+const open = (sim: Sim, timeoutMs = 20_000, size = 2) =>
+  PowerShellBackend.open({ hosts: ['hv01', 'hv02'], modulePath: MODULES, pool: { size, executable: PWSH, timeoutMs, env: sim.env } });
+
+const refOf = (id: string, name: string, host: string) => ({ id, name, host });
+const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as VmbotError);
+
+jest.setTimeout(120_000);
+
+describePwsh('PowerShell backend against the Hyper-V simulation module', () => {
+  let sim: Sim;
+  let backend: PowerShellBackend;
+  beforeAll(async () => {
+    sim = newSim();
+    backend = await open(sim);
+  });
+  afterAll(() => backend?.close());
+
+  test('list and get return typed VMs from every host; get is exact, never a pattern', async () => {
+    const all = await backend.list();
+    expect(all.map((v) => `${v.host}/${v.name}/${v.state}`).sort()).toEqual(['hv01/hang01/Off', 'hv01/web01/Off', 'hv01/web02/Running', 'hv02/db01/Running']);
+    expect(await backend.get('WEB01')).toMatchObject({ id: WEB01, name: 'web01', host: 'hv01', state: 'Off', generation: 2, cpuCount: 2, memoryMB: 2048 });
+    expect(await backend.get('web0')).toBeNull();
+    // `web*` would match two VMs through Get-VM -Name; the runner refuses it outright.
+    expect((await rejection(backend.get('web*'))).code).toBe('failed');
+  });
+
+  test('start, graceful stop and turn off change the VM state; wrong states are clear errors', async () => {
+    const web01 = refOf(WEB01, 'web01', 'hv01');
+    expect((await backend.start(web01)).state).toBe('Running');
+    const again = await rejection(backend.start(web01));
+    expect(again.code).toBe('invalid_state');
+    expect(again.message).toBe('Cannot start web01: it is already running.');
+    expect((await backend.stop(web01, 'shutdown')).state).toBe('Off');
+    expect((await rejection(backend.stop(web01, 'shutdown'))).message).toBe('Cannot shut down web01: it is already off.');
+    // db01's guest does not answer shutdown: Stop-VM's "Failed to stop." maps by its error id.
+    const db01 = refOf(DB01, 'db01', 'hv02');
+    const failed = await rejection(backend.stop(db01, 'shutdown'));
+    expect(failed.code).toBe('failed');
+    expect(failed.detail).toMatch(/^OperationFailed,/);
+    expect((await backend.stop(db01, 'turnoff')).state).toBe('Off');
+    expect(sim.read().hosts.hv02![0]!.State).toBe('Off');
+    expect(sim.calls()).toContain('Stop-VM db01 TurnOff=True');
+  });
+
+  test('a VM that is gone (or renamed) is not found, never acted on by name', async () => {
+    const ghost = await rejection(backend.start(refOf('99999999-9999-4999-8999-999999999999', 'web01', 'hv01')));
+    expect(ghost.code).toBe('not_found');
+    const renamed = await rejection(backend.start(refOf(WEB01, 'web02', 'hv01')));
+    expect(renamed.code).toBe('not_found');
+    expect(sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.State).toBe('Off');
+    const unreachable = await rejection(backend.call({ op: 'list', host: 'hv09' }, z.unknown(), { action: 'list VMs on', host: 'hv09' }));
+    expect(unreachable.code).toBe('host_unreachable');
+    expect(unreachable.message).toMatch(/hv09 cannot be reached/);
+  });
+
+  test('console access is granted, listed and revoked for exactly that account', async () => {
+    const web02 = refOf(WEB02, 'web02', 'hv01');
+    await backend.grantConsole(web02, 'CONTOSO\\alice');
+    await backend.grantConsole(web02, 'CONTOSO\\bob');
+    expect((await backend.consoleAccess(web02)).sort()).toEqual(['CONTOSO\\alice', 'CONTOSO\\bob']);
+    await backend.revokeConsole(web02, 'CONTOSO\\alice');
+    expect(await backend.consoleAccess(web02)).toEqual(['CONTOSO\\bob']);
+    await backend.revokeConsole(web02, 'CONTOSO\\alice'); // absent: not an error
+    await backend.revokeConsole(web02, 'CONTOSO\\bob');
+    expect(await backend.consoleAccess(web02)).toEqual([]);
+  });
+
+  test('create builds the VM with exactly the template values and refuses an existing name', async () => {
+    const spec = { name: 'web-new01', host: 'hv01', template: 'web-small', generation: 2 as const, cpuCount: 4, memoryMB: 4096, diskGB: 60, switch: 'vSwitch-Guest', vlan: 120 };
+    const vm = await backend.create(spec);
+    expect(vm).toMatchObject({ name: 'web-new01', host: 'hv01', state: 'Off', generation: 2, cpuCount: 4, memoryMB: 4096 });
+    const stored = sim.read().hosts.hv01!.find((v) => v.Name === 'web-new01')!;
+    expect(stored).toMatchObject({ SwitchName: 'vSwitch-Guest', NewVHDPath: 'web-new01.vhdx', NewVHDSizeBytes: 60 * 1024 ** 3, VlanId: 120, ProcessorCount: 4 });
+    expect((await rejection(backend.create(spec))).code).toBe('already_exists');
+  });
+});
+
+describePwsh('PowerShell pool: timeouts and dead sessions', () => {
+  test('a hung call times out, its session is killed and replaced, and the next call works', async () => {
+    const sim = newSim();
+    const backend = await open(sim, 3000, 1);
+    try {
+      const err = await rejection(backend.start(refOf(HANG01, 'hang01', 'hv01')));
+      expect(err.code).toBe('timeout');
+      expect(backend.stats.replaced).toBe(1);
+      expect(await backend.get('web01')).toMatchObject({ state: 'Off' });
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a session killed from outside is noticed, replaced, and the pool keeps serving', async () => {
+    const pool = await PwshPool.open({ size: 1, executable: PWSH, timeoutMs: 20_000, setup: [`Import-Module -Name ${psQuote(RUNNER_MODULE)}`] });
+    try {
+      const pid = Number((await pool.run('$PID')).trim());
+      expect(pid).toBeGreaterThan(0);
+      process.kill(pid, 'SIGKILL');
+      const err = await rejection(pool.run('$PID'));
+      expect(err.code).toBe('failed');
+      expect(err.message).toMatch(/session ended unexpectedly/);
+      let next = NaN;
+      for (let i = 0; i < 60 && !(next > 0); i++) next = Number((await pool.run('$PID').catch(() => 'x')).trim());
+      expect(next).toBeGreaterThan(0);
+      expect(next).not.toBe(pid);
+      expect(pool.stats.replaced).toBeGreaterThanOrEqual(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('a missing pwsh executable is a clear configuration error', async () => {
+    const err = await rejection(PwshPool.open({ size: 1, executable: '/nonexistent/pwsh', timeoutMs: 5000, setup: ['1'] }));
+    expect(err.code).toBe('config');
+    expect(err.message).toMatch(/PowerShell was not found/);
+  });
+});
+
+describePwsh('injection corpus: no value ever runs as PowerShell', () => {
+  let sim: Sim;
+  let backend: PowerShellBackend;
+  beforeAll(async () => {
+    sim = newSim();
+    backend = await open(sim);
+  });
+  afterAll(() => backend?.close());
+
+  test('every value arrives verbatim as data (echo) and runs nothing', async () => {
+    for (const value of injectionCorpus(join(sim.dir, 'CANARY'))) {
+      const echoed = await backend.call({ op: 'echo', value }, z.unknown(), { action: 'echo' }).catch((e: unknown) => e);
+      expect(echoed).toBe(value);
+    }
+    expect(existsSync(sim.canary)).toBe(false);
+  });
+
+  test('as a VM name, account, host or switch, every value is refused or matches nothing, and runs nothing', async () => {
+    const before = sim.calls().length;
+    for (const value of injectionCorpus(sim.canary)) {
+      expect(await backend.get(value).catch(() => null)).toBeNull();
+      await expect(backend.start({ id: WEB01, name: value, host: 'hv01' })).rejects.toBeInstanceOf(Error);
+      await expect(backend.call({ op: 'grantConsole', id: WEB01, name: 'web01', host: 'hv01', account: value }, z.unknown(), { action: 'grant' })).rejects.toBeInstanceOf(VmbotError);
+      await expect(backend.call({ op: 'list', host: value }, z.unknown(), { action: 'list' })).rejects.toBeInstanceOf(VmbotError);
+      await expect(backend.call({ op: 'create', name: 'web-x1', host: 'hv01', generation: 2, cpuCount: 1, memoryMB: 512, diskGB: 1, switch: value }, z.unknown(), { action: 'create' })).rejects.toBeInstanceOf(VmbotError);
+    }
+    expect(existsSync(sim.canary)).toBe(false);
+    // Only lookups reached the Hyper-V module: no Start-VM, no grant, no New-VM.
+    expect(sim.calls().slice(before).filter((c) => !c.startsWith('Get-VM '))).toEqual([]);
+    expect(sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.Console).toEqual([]);
+  });
+});
+
+describePwsh('the bot end to end on the PowerShell backend', () => {
+  let sim: Sim;
+  let app: TestApp;
+  beforeAll(async () => {
+    sim = newSim();
+    process.env.HYPERV_SIM_STATE = sim.state; // the pool hands the bot's environment to pwsh
+    app = await openTestApp({
+      VMBOT_BACKEND: 'powershell', VMBOT_PS_EXECUTABLE: PWSH, VMBOT_PS_MODULE_PATH: MODULES, VMBOT_HYPERV_HOSTS: 'hv01,hv02', VMBOT_PS_POOL_SIZE: '2',
+    });
+  });
+  afterAll(async () => {
+    await app?.cleanup();
+    delete process.env.HYPERV_SIM_STATE;
+  });
+
+  test('alice starts and stops web01 on hv01; db01 and a missing VM are refused alike', async () => {
+    const started = await app.say('alice', 'start web01');
+    expect(started.status).toBe('done');
+    expect(started.text).toMatch(/web01 is running/);
+    expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.State).toBe('Running');
+    const db = await app.say('alice', 'start db01');
+    const none = await app.say('alice', 'start nosuchvm');
+    expect(db.status).toBe('denied');
+    expect(db.text).toBe(none.text.replace('nosuchvm', 'db01'));
+    expect((await app.say('alice', 'stop web01')).status).toBe('done');
+    expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.State).toBe('Off');
+  });
+
+  test('console access for alice lands on the VM in Hyper-V and is revoked on request', async () => {
+    expect((await app.say('alice', 'console web01')).status).toBe('done');
+    expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.Console).toEqual(['CONTOSO\\alice']);
+    expect((await app.say('alice', 'console web01 --revoke')).status).toBe('done');
+    expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.Console).toEqual([]);
+  });
+
+  test('an approved request creates the VM through New-VM with the template values', async () => {
+    const req = await app.say('alice', 'request web-ps01 --template web-small --reason "ps test"');
+    const id = req.data?.requestId as string;
+    expect(id).toMatch(/^r-/);
+    expect((await app.say('carol', `approve ${id}`)).status).toBe('done');
+    expect(sim.read().hosts.hv01!.some((v) => v.Name === 'web-ps01')).toBe(true);
+    expect(sim.calls()).toContain('New-VM web-ps01');
+  });
+});
