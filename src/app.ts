@@ -50,10 +50,14 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
   const loaded = loadPolicyFile(config.VMBOT_POLICY, clock());
   const evaluator = new PolicyEvaluator(loaded.policy, () => clock().getTime());
   const release = acquireDataLock(config.VMBOT_DATA_DIR);
+  // Opened resources, so a failed start-up closes them (an open FileHandle would leak).
+  const opened: { close(): Promise<void> }[] = [];
   try {
     const audit = await AuditLog.open(join(config.VMBOT_DATA_DIR, 'audit'), { segmentRecords: config.VMBOT_AUDIT_SEGMENT_RECORDS, clock });
+    opened.push(audit);
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
     const backend = opts.backend ?? (await openBackend(config));
+    opened.push(backend);
     const recovered = await reconcileOpenIntents(audit, backend);
     const notices = new Notices();
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
@@ -94,6 +98,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
       },
     };
   } catch (e) {
+    for (const r of opened.reverse()) await r.close().catch(() => undefined);
     release();
     throw e;
   }

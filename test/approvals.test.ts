@@ -13,6 +13,7 @@ async function open(overrides: Record<string, string> = {}, opts: Parameters<typ
   return app;
 }
 afterEach(async () => {
+  jest.useRealTimers();
   for (const a of apps.splice(0)) await a.cleanup();
 });
 
@@ -157,15 +158,25 @@ describe('new-VM requests', () => {
   });
 
   test('a restart loses no pending request, and an approved request whose creation was cut off is finished at start-up', async () => {
+    // Only setTimeout/setInterval are faked while the first app runs: its action timeout (120 s,
+    // armed for the create that never returns) and its revoker interval must die with the "crash"
+    // instead of keeping the test process alive.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'Date', 'hrtime', 'performance'] });
     const first = await open();
     const dataDir = first.config.VMBOT_DATA_DIR;
     const pending = await first.say('alice', 'request web05 --template web-small');
     const approved = await first.say('alice', 'request web06 --template web-small');
     // Crash during New-VM: the create never returns; the app is abandoned without closing.
-    first.backend.create = () => new Promise(() => undefined);
+    let creating = false;
+    first.backend.create = () => ((creating = true), new Promise(() => undefined));
     void first.say('carol', `approve ${requestId(approved)}`);
     // The crash point: New-VM was called, so its intent is on disk; nothing after it ran.
-    await waitFor(() => first.audit.openIntents().some((i) => i.operation === 'Create Virtual Machine'));
+    for (let i = 0; i < 10_000 && !creating; i++) await new Promise<void>((r) => setImmediate(r));
+    expect(first.audit.openIntents().some((i) => i.operation === 'Create Virtual Machine')).toBe(true);
+    // The process dies: its timers stop and the OS closes its files (no close(): the lock stays).
+    jest.clearAllTimers();
+    jest.useRealTimers();
+    await first.audit.close();
     apps.splice(apps.indexOf(first), 1);
 
     const second = await open({ VMBOT_DATA_DIR: dataDir });
@@ -214,11 +225,3 @@ describe('new-VM requests', () => {
     expect(notices.some((n) => n.to.includes('alice') && /creating web05 failed/.test(n.reply.text))).toBe(true);
   });
 });
-
-async function waitFor(cond: () => boolean, ms = 5000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

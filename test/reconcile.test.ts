@@ -59,7 +59,9 @@ describe('reconciliation after a crash between intent and result', () => {
     expect(simState(dataDir, 'web01')).toBe('Starting');
     jest.clearAllTimers();
     jest.useRealTimers();
-    // no close(): the process "died" here; the lock still names this pid
+    // no close(): the process "died" here; the lock still names this pid. The OS would close
+    // its files: close the audit log's handle, or it is closed (with a warning) on GC.
+    await crashed.audit.close();
 
     const restarted = await openTestApp({ VMBOT_DATA_DIR: dataDir });
     cleanups.push(() => restarted.close());

@@ -74,8 +74,11 @@ export interface Backend {
   start(vm: VmRef): Promise<VmInfo>;
   /** Graceful guest shutdown, or pull the power; resolves once the VM is Off. */
   stop(vm: VmRef, mode: StopMode): Promise<VmInfo>;
-  /** Grant-VMConnectAccess for one account on one VM. */
-  grantConsole(vm: VmRef, account: string): Promise<void>;
+  /**
+   * Grant-VMConnectAccess for one account on one VM. Hyper-V grants have no expiry: the bot's
+   * revoker ends them at `until` (the simulator records it so tests can check).
+   */
+  grantConsole(vm: VmRef, account: string, until?: Date): Promise<void>;
   /** Revoke-VMConnectAccess; revoking an absent grant is not an error. */
   revokeConsole(vm: VmRef, account: string): Promise<void>;
   /** Get-VMConnectAccess: accounts that may connect. */

@@ -31,6 +31,8 @@ const SimStateSchema = z.object({
   vms: z.array(SimVmSchema),
   /** VM id -> accounts granted console access. */
   console: z.record(z.string(), z.array(z.string())),
+  /** VM id -> account -> until when the bot meant the grant to last (ISO time). */
+  consoleUntil: z.record(z.string(), z.record(z.string(), z.string())).default({}),
 });
 type SimState = z.infer<typeof SimStateSchema>;
 
@@ -75,6 +77,7 @@ export class SimulatedHyperV implements Backend {
     const seed = (): SimState => ({
       vms: InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY).map((v) => ({ ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off' })),
       console: {},
+      consoleUntil: {},
     });
     const adapter = opts.file
       ? durableJsonAdapter(opts.file, (v) => {
@@ -147,8 +150,9 @@ export class SimulatedHyperV implements Backend {
     return this.info(vm);
   }
 
-  async grantConsole(ref: VmRef, account: string): Promise<void> {
+  async grantConsole(ref: VmRef, account: string, until?: Date): Promise<void> {
     const vm = this.find(ref);
+    if (until) (this.db.data.consoleUntil[vm.id] ??= {})[account.toLowerCase()] = until.toISOString();
     const list = (this.db.data.console[vm.id] ??= []);
     if (!list.some((a) => a.toLowerCase() === account.toLowerCase())) list.push(account);
     await this.db.write();
@@ -158,7 +162,14 @@ export class SimulatedHyperV implements Backend {
     const vm = this.find(ref);
     const list = this.db.data.console[vm.id] ?? [];
     this.db.data.console[vm.id] = list.filter((a) => a.toLowerCase() !== account.toLowerCase());
+    delete this.db.data.consoleUntil[vm.id]?.[account.toLowerCase()];
     await this.db.write();
+  }
+
+  /** Who may connect to the VM, and until when the bot meant it (tests check grants here). */
+  async consoleGrants(ref: VmRef): Promise<Array<{ account: string; until: string | null }>> {
+    const vm = this.find(ref);
+    return (this.db.data.console[vm.id] ?? []).map((account) => ({ account, until: this.db.data.consoleUntil[vm.id]?.[account.toLowerCase()] ?? null }));
   }
 
   async consoleAccess(ref: VmRef): Promise<string[]> {

@@ -32,12 +32,13 @@ export class ConsoleGrants {
       const old = Object.values(d.consoleGrants).filter((g) => g.status === 'active' && g.user === identity.id && g.vm.id === vm.id);
       for (const g of old) Object.assign(g, { status: 'superseded', endedAt: now.toISOString() });
       d.consoleGrants[grant.id] = grant;
-      return old.map((g) => g.id);
+      return old.map((g) => ({ ...g }));
     });
-    for (const id of superseded)
-      await this.audit(actor, grant, 'console.supersede', 'ok', `grant ${id} replaced by ${grant.id} (extension)`, { superseded: id });
+    // Under the old grant's id: that grant's trail must show how it ended (as a revoke would).
+    for (const old of superseded)
+      await this.audit(actor, old, 'console.supersede', 'ok', `grant ${old.id} replaced by ${grant.id} (extension)`, { superseded: old.id, supersededBy: grant.id });
     try {
-      await this.deps.backend.grantConsole(grant.vm, account);
+      await this.deps.backend.grantConsole(grant.vm, account, new Date(grant.expiresAt));
     } catch (e) {
       // Access may be half-granted: expire the record now so the revoker cleans up on its next pass.
       await this.deps.store.update((d) => void (d.consoleGrants[grant.id]!.expiresAt = now.toISOString()));
