@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJea, JEA_FUNCTIONS, psLiteral, vmNamePattern } from '../src/hyperv/powershell/jea';
+import { exportJea, JEA_FUNCTIONS, vmNamePattern } from '../src/hyperv/powershell/jea';
+import { psQuote } from '../src/hyperv/powershell/quote';
 import { loadPolicyFile, validatePolicy } from '../src/policy/loader';
 import type { Policy } from '../src/policy/schema';
 import { vmbot } from './support/cli';
@@ -39,12 +40,12 @@ function writeExport(policy: Policy, opts: Parameters<typeof exportJea>[1] = {})
   return files;
 }
 
-describe('psLiteral', () => {
+describe('psQuote', () => {
   test('wraps in single quotes and doubles all five single-quote characters', () => {
-    expect(psLiteral('web01')).toBe("'web01'");
-    expect(psLiteral("a'b\u2018c\u2019d\u201Ae\u201Bf")).toBe("'a''b\u2018\u2018c\u2019\u2019d\u201A\u201Ae\u201B\u201Bf'");
-    expect(psLiteral('$(Remove-Item x) `n "q"')).toBe('\'$(Remove-Item x) `n "q"\'');
-    expect(psLiteral('')).toBe("''");
+    expect(psQuote('web01')).toBe("'web01'");
+    expect(psQuote("a'b\u2018c\u2019d\u201Ae\u201Bf")).toBe("'a''b\u2018\u2018c\u2019\u2019d\u201A\u201Ae\u201B\u201Bf'");
+    expect(psQuote('$(Remove-Item x) `n "q"')).toBe('\'$(Remove-Item x) `n "q"\'');
+    expect(psQuote('')).toBe("''");
   });
 });
 
@@ -260,7 +261,7 @@ describePshost('JEA wrapper functions run by the PowerShell 7.6.9 engine against
     expect(r.calls).toContain('Start-VM -VM web01 00000000-0000-4000-8000-000000000001');
   });
 
-  test.each(['dc01', 'evil01'].map((name) => [name, call(`Start-VmbotVM -Name ${psLiteral(name)}`)] as const))(
+  test.each(['dc01', 'evil01'].map((name) => [name, call(`Start-VmbotVM -Name ${psQuote(name)}`)] as const))(
     'Start-VmbotVM -Name %s (in no scope with Start) is rejected before any Hyper-V call',
     (_name, result) => {
       const r = result();
@@ -280,7 +281,7 @@ describePshost('JEA wrapper functions run by the PowerShell 7.6.9 engine against
       ['a space', 'web01 '],
       ['a look-alike letter (Kelvin sign)', 'web\u212A1'],
       ['an empty name', ''],
-    ].map(([what, name]) => [what!, call(`Start-VmbotVM -Name ${psLiteral(name!)}`)] as const),
+    ].map(([what, name]) => [what!, call(`Start-VmbotVM -Name ${psQuote(name!)}`)] as const),
   )('Start-VmbotVM rejects %s', (_what, result) => {
     const r = result();
     expect(r.errors).toHaveLength(1);
@@ -312,20 +313,20 @@ describePshost('JEA wrapper functions run by the PowerShell 7.6.9 engine against
     expect(turnOffWeb().calls).toEqual([]);
   });
 
-  const grant = call(`Grant-VmbotConsole -Name web01 -UserName ${psLiteral('CONTOSO\\alice')}`);
+  const grant = call(`Grant-VmbotConsole -Name web01 -UserName ${psQuote('CONTOSO\\alice')}`);
   test('Grant-VmbotConsole grants a policy account on the exact VM', () => {
     expect(grant().errors).toEqual([]);
     expect(grant().calls).toContain('Grant-VMConnectAccess -VMId 00000000-0000-4000-8000-000000000001 -UserName CONTOSO\\alice');
   });
 
   test.each(
-    ['CONTOSO\\mallory', 'CONTOSO\\Domain Admins', '*'].map((account) => [account, call(`Grant-VmbotConsole -Name web01 -UserName ${psLiteral(account)}`)] as const),
+    ['CONTOSO\\mallory', 'CONTOSO\\Domain Admins', '*'].map((account) => [account, call(`Grant-VmbotConsole -Name web01 -UserName ${psQuote(account)}`)] as const),
   )('Grant-VmbotConsole rejects the account %s (not in the policy)', (_account, result) => {
     rejected(result().errors, 'Grant-VmbotConsole');
     expect(result().calls).toEqual([]);
   });
 
-  const revoke = call(`Revoke-VmbotConsole -Name db01 -UserName ${psLiteral('CONTOSO\\bob')}`);
+  const revoke = call(`Revoke-VmbotConsole -Name db01 -UserName ${psQuote('CONTOSO\\bob')}`);
   const access = call('(Get-VmbotConsoleAccess -Name web01).UserName');
   test('Revoke-VmbotConsole and Get-VmbotConsoleAccess act on the exact VM', () => {
     expect(revoke().errors).toEqual([]);

@@ -54,8 +54,9 @@ export const redactSecrets = (s: string) => SECRET_PATTERNS.reduce((acc, re) => 
 /** Every string anywhere in a value redacted: a secret may arrive in any field (a VM name, details). */
 export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redactSecrets(value) as T;
+  if (value instanceof Date) return value.toISOString() as T; // canonical JSON would write {}
   if (Array.isArray(value)) return value.map(redactDeep) as T;
-  if (value && typeof value === 'object' && !(value instanceof Date))
+  if (value && typeof value === 'object')
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
   return value;
 }

@@ -3,6 +3,7 @@ import { VmbotError } from '../../core/errors';
 import { grantOperation } from '../../policy/lint';
 import { VM_OPERATIONS } from '../../policy/operations';
 import type { Operation, Policy } from '../../policy/schema';
+import { psQuote } from './quote';
 
 /**
  * `vmbot policy export jea`: a JEA role capability (.psrc) and session configuration (.pssc)
@@ -14,7 +15,7 @@ import type { Operation, Policy } from '../../policy/schema';
  * the one VM with exactly that name through module-qualified cmdlets (`Hyper-V\Get-VM`).
  *
  * Every string taken from the policy (patterns, accounts, template names, switch names, the
- * group, the source file) is written as a single-quoted PowerShell literal (`psLiteral`): no
+ * group, the source file) is written as a single-quoted PowerShell literal (`psQuote`): no
  * policy value ever becomes PowerShell code.
  */
 
@@ -49,15 +50,6 @@ export interface JeaExport {
   pssc: string;
 }
 
-/**
- * A PowerShell single-quoted string literal. Inside one, only a single-quote character is
- * special, and PowerShell treats five characters as single quotes: ' ‘ ’ ‚ ‛ (U+0027, U+2018,
- * U+2019, U+201A, U+201B). Each is doubled, so each one stays a literal character.
- * (src/hyperv/powershell/quote.ts has the backend's equivalent; to be reconciled.)
- */
-export function psLiteral(value: string): string {
-  return `'${value.replace(/['\u2018\u2019\u201A\u201B]/g, '$&$&')}'`;
-}
 
 /** One VM-name character, as in VM_NAME_RE (src/hyperv/backend.ts) and scope patterns. */
 const NAME_CHAR = '[A-Za-z0-9._-]';
@@ -141,13 +133,13 @@ const EXACT_VM = [
 ].join('\n');
 
 function nameParam(pattern: string): string {
-  return `[Parameter(Mandatory = $true)]\n[ValidatePattern(${psLiteral(pattern)})]\n[string] $Name`;
+  return `[Parameter(Mandatory = $true)]\n[ValidatePattern(${psQuote(pattern)})]\n[string] $Name`;
 }
 
 /** [ValidateSet(...)], or a pattern matching nothing when the policy names no value (an empty set is invalid). */
 function setAttribute(values: readonly string[]): string {
   const unique = [...new Map(values.map((v) => [v.toLowerCase(), v])).values()];
-  return unique.length ? `[ValidateSet(${unique.map(psLiteral).join(', ')})]` : `[ValidatePattern(${psLiteral(NEVER)})]`;
+  return unique.length ? `[ValidateSet(${unique.map(psQuote).join(', ')})]` : `[ValidatePattern(${psQuote(NEVER)})]`;
 }
 
 function advancedFunction(params: string[], body: string): string {
@@ -156,7 +148,7 @@ function advancedFunction(params: string[], body: string): string {
 }
 
 function psrcFunction(name: string, script: string): string {
-  return `@{\n    Name        = ${psLiteral(name)}\n    ScriptBlock = {\n${indent(script, 8)}\n    }\n}`;
+  return `@{\n    Name        = ${psQuote(name)}\n    ScriptBlock = {\n${indent(script, 8)}\n    }\n}`;
 }
 
 /** Deterministic GUID for a role/configuration name: re-exporting keeps the same identity. */
@@ -212,7 +204,7 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
 
   const stopBody = turnOffPattern
     ? [
-        `if ($TurnOff -and $Name -notmatch ${psLiteral(turnOffPattern)}) { ${fail('VmbotTurnOffNotAllowed', 'PermissionDenied', `"No role in the vmbot policy may turn off $Name."`)} }`,
+        `if ($TurnOff -and $Name -notmatch ${psQuote(turnOffPattern)}) { ${fail('VmbotTurnOffNotAllowed', 'PermissionDenied', `"No role in the vmbot policy may turn off $Name."`)} }`,
         EXACT_VM,
         `if ($TurnOff) { Hyper-V\\Stop-VM -VM $vm -TurnOff -Force }`,
         `else { Hyper-V\\Stop-VM -VM $vm -Force }`,
@@ -221,13 +213,13 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
 
   const templateBranches = templates.map(([name, t]) => {
     const lines = [
-      `if ($Name -notmatch ${psLiteral(vmNamePattern(policy.scopes[t.scope]?.vms ?? []))}) { ${fail('VmbotInvalidArgument', 'InvalidArgument', `($Name + ${psLiteral(` is not a name for template ${name}.`)})`)} }`,
-      `$vm = Hyper-V\\New-VM -Name $Name -Generation ${t.generation} -MemoryStartupBytes ${t.memoryMB}MB -SwitchName ${psLiteral(t.switch)} -NewVHDPath ($Name + '.vhdx') -NewVHDSizeBytes ${t.diskGB}GB`,
+      `if ($Name -notmatch ${psQuote(vmNamePattern(policy.scopes[t.scope]?.vms ?? []))}) { ${fail('VmbotInvalidArgument', 'InvalidArgument', `($Name + ${psQuote(` is not a name for template ${name}.`)})`)} }`,
+      `$vm = Hyper-V\\New-VM -Name $Name -Generation ${t.generation} -MemoryStartupBytes ${t.memoryMB}MB -SwitchName ${psQuote(t.switch)} -NewVHDPath ($Name + '.vhdx') -NewVHDSizeBytes ${t.diskGB}GB`,
       `Hyper-V\\Set-VMProcessor -VM $vm -Count ${t.cpuCount}`,
       ...(t.vlan !== undefined ? [`Hyper-V\\Set-VMNetworkAdapterVlan -VM $vm -Access -VlanId ${t.vlan}`] : []),
       `$vm`,
     ];
-    return `if ($Template -eq ${psLiteral(name)}) {\n${indent(lines.join('\n'), 4)}\n}`;
+    return `if ($Template -eq ${psQuote(name)}) {\n${indent(lines.join('\n'), 4)}\n}`;
   });
   const newBody = [
     `if (@(Hyper-V\\Get-VM | Where-Object Name -eq $Name).Count -gt 0) { ${fail('VmbotAlreadyExists', 'ResourceExists', `"A VM named $Name already exists on this host."`)} }`,
@@ -238,7 +230,7 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
 
   const functions: Record<(typeof JEA_FUNCTIONS)[number], string> = {
     'Get-VmbotVM': advancedFunction([nameParam(managed)], `Hyper-V\\Get-VM -Name $Name | Where-Object Name -eq $Name`),
-    'Get-VmbotVMList': advancedFunction([], `Hyper-V\\Get-VM | Where-Object { $_.Name -match ${psLiteral(managed)} }`),
+    'Get-VmbotVMList': advancedFunction([], `Hyper-V\\Get-VM | Where-Object { $_.Name -match ${psQuote(managed)} }`),
     'Start-VmbotVM': advancedFunction([nameParam(startable)], `${EXACT_VM}\nHyper-V\\Start-VM -VM $vm`),
     'Stop-VmbotVM': advancedFunction([nameParam(stoppable), ...(turnOffPattern ? ['[switch] $TurnOff'] : [])], stopBody),
     'Grant-VmbotConsole': advancedFunction([nameParam(consoleable), userNameParam], `${EXACT_VM}\nHyper-V\\Grant-VMConnectAccess -VMId $vm.Id -UserName $UserName`),
@@ -263,10 +255,10 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
     `# validated against the policy (VM name patterns per operation, the policy's Windows accounts, its`,
     `# templates). Not enforced here: the hosts of scopes and templates; vmbot checks those itself.`,
     `@{`,
-    `    GUID = ${psLiteral(stableGuid('psrc', roleName))}`,
+    `    GUID = ${psQuote(stableGuid('psrc', roleName))}`,
     `    Author = 'vmbot'`,
-    `    Description = ${psLiteral(`vmbot guest administration wrappers, generated from ${source} (policy sha256 ${digest})`)}`,
-    `    VisibleFunctions = @(${JEA_FUNCTIONS.map(psLiteral).join(', ')})`,
+    `    Description = ${psQuote(`vmbot guest administration wrappers, generated from ${source} (policy sha256 ${digest})`)}`,
+    `    VisibleFunctions = @(${JEA_FUNCTIONS.map(psQuote).join(', ')})`,
     `    FunctionDefinitions = @(`,
     indent(JEA_FUNCTIONS.map((n) => psrcFunction(n, functions[n])).join(',\n'), 8),
     `    )`,
@@ -285,15 +277,15 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
     `# and point the bot at it: VMBOT_JEA_ENDPOINT=vmbot.`,
     `@{`,
     `    SchemaVersion = '2.0.0.0'`,
-    `    GUID = ${psLiteral(stableGuid('pssc', roleName))}`,
+    `    GUID = ${psQuote(stableGuid('pssc', roleName))}`,
     `    Author = 'vmbot'`,
-    `    Description = ${psLiteral(`vmbot JEA endpoint, generated from ${source} (policy sha256 ${digest})`)}`,
+    `    Description = ${psQuote(`vmbot JEA endpoint, generated from ${source} (policy sha256 ${digest})`)}`,
     `    SessionType = 'RestrictedRemoteServer'`,
-    `    TranscriptDirectory = ${psLiteral(transcripts)}`,
+    `    TranscriptDirectory = ${psQuote(transcripts)}`,
     `    RunAsVirtualAccount = $true`,
     `    RunAsVirtualAccountGroups = 'Hyper-V Administrators'`,
     `    RoleDefinitions = @{`,
-    `        ${psLiteral(serviceGroup)} = @{ RoleCapabilities = ${psLiteral(roleName)} }`,
+    `        ${psQuote(serviceGroup)} = @{ RoleCapabilities = ${psQuote(roleName)} }`,
     `    }`,
     `}`,
     ``,
