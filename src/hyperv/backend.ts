@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VmbotError } from '../core/errors';
+import { ID_RE } from '../policy/schema';
 
 /** Hyper-V VMState names as Get-VM reports them (`[string]$vm.State`). */
 export const VmStateSchema = z.enum([
@@ -50,7 +51,7 @@ export const NewVmSpecSchema = z.object({
   name: VmNameSchema,
   host: z.string().min(1),
   /** The policy template: a JEA endpoint creates from it (its wrapper holds the same values). */
-  template: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/).optional(),
+  template: z.string().regex(ID_RE).optional(),
   generation: z.union([z.literal(1), z.literal(2)]),
   cpuCount: z.number().int().min(1),
   memoryMB: z.number().int().min(32),

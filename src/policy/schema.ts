@@ -2,7 +2,11 @@ import { z } from 'zod';
 import { ALL_OPERATIONS } from './operations';
 
 /** A plain identifier for users, groups, roles, scopes and templates. */
-const Id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be letters, digits, . _ - (max 64)');
+export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const Id = z.string().regex(ID_RE, 'must be letters, digits, . _ - (max 64)');
+
+/** DOMAIN\account (or DOMAIN\group): NetBIOS domain, then a SAM name. */
+export const WINDOWS_ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/;
 
 /** `local:alice`, `slack:U0123`, `teams:<AAD object id>`. */
 export const PrincipalSchema = z
@@ -53,7 +57,7 @@ export const UserSchema = z.strictObject({
   identities: z.array(PrincipalSchema).min(1),
   windowsAccount: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/, 'must be DOMAIN\\account')
+    .regex(WINDOWS_ACCOUNT_RE, 'must be DOMAIN\\account')
     .optional(),
   groups: z.array(Id).default([]),
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { VmbotError } from '../../core/errors';
 import { grantOperation } from '../../policy/lint';
 import { VM_OPERATIONS } from '../../policy/operations';
-import type { Operation, Policy } from '../../policy/schema';
+import { ID_RE, WINDOWS_ACCOUNT_RE, type Operation, type Policy } from '../../policy/schema';
 import { psQuote } from './quote';
 
 /**
@@ -84,8 +84,6 @@ export function vmNamePattern(globs: readonly string[]): string {
   return `^${NAME_GUARD}(?:${alternatives.join('|')})\\z`;
 }
 
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const GROUP_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/;
 const CONSOLE_OPS: readonly Operation[] = ['Allow Input to Virtual Machine', 'Allow Output from Virtual Machine'];
 const VM_OPS: ReadonlySet<Operation> = new Set(VM_OPERATIONS);
 
@@ -174,7 +172,7 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
   const roleName = opts.roleName ?? JEA_ROLE_NAME;
   const serviceGroup = opts.serviceGroup ?? JEA_DEFAULT_SERVICE_GROUP;
   if (!ID_RE.test(roleName)) throw new VmbotError('usage', `The JEA role name "${roleName}" must be letters, digits, . _ - (max 64).`);
-  if (!GROUP_RE.test(serviceGroup)) throw new VmbotError('usage', `The service group "${serviceGroup}" must be written DOMAIN\\group.`);
+  if (!WINDOWS_ACCOUNT_RE.test(serviceGroup)) throw new VmbotError('usage', `The service group "${serviceGroup}" must be written DOMAIN\\group.`);
 
   const templates = Object.entries(policy.templates);
   const seen = new Map<string, string>();
