@@ -9,6 +9,7 @@ import { verifyAudit } from './audit/verify';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
+import { writeFileDurable } from './state/durable-file';
 import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
 import { PolicyEvaluator } from './policy/evaluator';
 import { explain, policyJsonSchema } from './policy/explain';
@@ -174,12 +175,12 @@ async function policyExport(args: string[]): Promise<number> {
   const loaded = loadPolicyFile(file); // schema, references and lint errors stop the export
   for (const w of loaded.warnings) console.error(`${file}: ${w.path}: warning: ${w.message}`);
   const { psrc, pssc } = exportJea(loaded.policy, { serviceGroup: values.group, source: file });
-  mkdirSync(values.out, { recursive: true });
   const written = [
     [join(values.out, `${JEA_ROLE_NAME}.psrc`), psrc],
     [join(values.out, `${JEA_ROLE_NAME}.pssc`), pssc],
   ] as const;
-  for (const [path, text] of written) writeFileSync(path, text);
+  // Temp file + fsync + rename: a failed export never leaves a truncated file for a host to load.
+  for (const [path, text] of written) writeFileDurable(path, text);
   console.log(`Wrote ${written[0][0]} (role capability ${JEA_ROLE_NAME}: ${JEA_FUNCTIONS.length} wrapper functions, no Hyper-V cmdlets)`);
   console.log(`Wrote ${written[1][0]} (session configuration for ${values.group ?? JEA_DEFAULT_SERVICE_GROUP})`);
   console.log(`Install the .psrc in a module's RoleCapabilities folder on each host, then: Register-PSSessionConfiguration -Path ${JEA_ROLE_NAME}.pssc -Name vmbot -Force`);
