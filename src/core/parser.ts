@@ -29,6 +29,9 @@ export function tokenize(text: string): string[] {
   return words;
 }
 
+/** `/vm start web01` and `vm start web01` are `start web01`. */
+const withoutVmPrefix = (words: string[]) => (words[0] && /^\/?vm$/i.test(words[0]) ? words.slice(1) : words);
+
 export interface Parsed {
   command: AnyCommand;
   args: unknown;
@@ -44,12 +47,12 @@ export function parseCommand(text: string, commands: readonly AnyCommand[]): Par
     words = tokenize(text.trim());
   } catch (e) {
     // Name the usage of the command the user meant, when the first word says which.
-    const first = text.trim().replace(/^\/?vm\s+/i, '').split(/\s/, 1)[0]?.toLowerCase();
+    const first = withoutVmPrefix(text.trim().split(/\s+/))[0]?.toLowerCase();
     const meant = commands.find((c) => c.name === first);
     if (e instanceof VmbotError && meant) throw new VmbotError(e.code, `${e.message} Usage: ${meant.usage}`);
     throw e;
   }
-  if (words[0] && /^\/?vm$/i.test(words[0])) words.shift();
+  words = withoutVmPrefix(words);
   const name = words.shift();
   if (!name) return null;
   const command = commands.find((c) => c.name === name.toLowerCase());
