@@ -1,27 +1,12 @@
-import type { Notice } from '../src/core/types';
 import { queryAudit } from '../src/audit/query';
 import { verifyAudit } from '../src/audit/verify';
 import { join } from 'node:path';
-import { openTestApp, type TestApp } from './support/app';
+import { appsClosedAfterEach, collectNotices } from './support/app';
 import { manualClock, policyVariant } from './support/policy';
 import type { Backend, NewVmSpec } from '../src/hyperv/backend';
 
-const apps: TestApp[] = [];
-async function open(overrides: Record<string, string> = {}, opts: Parameters<typeof openTestApp>[1] = {}) {
-  const app = await openTestApp(overrides, opts);
-  apps.push(app);
-  return app;
-}
-afterEach(async () => {
-  jest.useRealTimers();
-  for (const a of apps.splice(0)) await a.cleanup();
-});
+const open = appsClosedAfterEach(() => jest.useRealTimers());
 
-function collectNotices(app: TestApp): Notice[] {
-  const got: Notice[] = [];
-  app.services.notices.subscribe((n) => void got.push(n));
-  return got;
-}
 
 const requestId = (r: { data?: Record<string, unknown> }) => r.data?.requestId as string;
 
@@ -177,7 +162,7 @@ describe('new-VM requests', () => {
     jest.clearAllTimers();
     jest.useRealTimers();
     await first.audit.close();
-    apps.splice(apps.indexOf(first), 1);
+    open.forget(first);
 
     const second = await open({ VMBOT_DATA_DIR: dataDir });
     expect(second.startup.resumed).toBe(1);

@@ -3,20 +3,11 @@ import { queryAudit } from '../src/audit/query';
 import type { AuditRecord } from '../src/audit/record';
 import { verifyAudit } from '../src/audit/verify';
 import { VmbotError } from '../src/core/errors';
-import type { Notice } from '../src/core/types';
-import { openTestApp, type TestApp } from './support/app';
+import { appsClosedAfterEach, collectNotices, type TestApp } from './support/app';
 import { readAuditRecords } from './support/audit';
 import { manualClock, policyVariant } from './support/policy';
 
-const apps: TestApp[] = [];
-async function open(overrides: Record<string, string> = {}, opts: Parameters<typeof openTestApp>[1] = {}) {
-  const app = await openTestApp(overrides, opts);
-  apps.push(app);
-  return app;
-}
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.cleanup();
-});
+const open = appsClosedAfterEach();
 import { SimulatedHyperV } from '../src/hyperv/simulator';
 
 const ALICE = 'CONTOSO\\alice';
@@ -37,11 +28,6 @@ const records = (app: TestApp, id: string): Promise<AuditRecord[]> => queryAudit
 
 const GRANT_OP = 'Allow Input to Virtual Machine + Allow Output from Virtual Machine';
 
-function collectNotices(app: TestApp): Notice[] {
-  const got: Notice[] = [];
-  app.services.notices.subscribe((n) => void got.push(n));
-  return got;
-}
 
 describe('console access', () => {
   test('a grant uses the policy default, lands on the VM for the Windows account, says how to connect and is audited under the grant id', async () => {
@@ -225,7 +211,7 @@ describe('console access', () => {
     const g = await first.say('alice', 'console web01 --minutes 10');
     const req = await first.say('alice', 'request web05 --template web-small'); // also overdue after the restart
     await first.close();
-    apps.splice(apps.indexOf(first), 1);
+    open.forget(first);
     const before = readAuditRecords(dataDir).length;
 
     clock.minutes(73 * 60);

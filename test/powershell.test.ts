@@ -57,74 +57,79 @@ const open = (sim: Sim, timeoutMs = 20_000, size = 2) =>
 const refOf = (id: string, name: string, host: string) => ({ id, name, host });
 const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as VmbotError);
 
+/** A fresh simulation and a backend on it, for the tests of one describe block. */
+function simAndBackend(): { sim: Sim; backend: PowerShellBackend } {
+  const t = {} as { sim: Sim; backend: PowerShellBackend };
+  beforeAll(async () => {
+    t.sim = newSim();
+    t.backend = await open(t.sim);
+  });
+  afterAll(() => t.backend?.close());
+  return t;
+}
+
 jest.setTimeout(120_000);
 
 describePwsh('PowerShell backend against the Hyper-V simulation module', () => {
-  let sim: Sim;
-  let backend: PowerShellBackend;
-  beforeAll(async () => {
-    sim = newSim();
-    backend = await open(sim);
-  });
-  afterAll(() => backend?.close());
+  const t = simAndBackend();
 
   test('list and get return typed VMs from every host; get is exact, never a pattern', async () => {
-    const all = await backend.list();
+    const all = await t.backend.list();
     expect(all.map((v) => `${v.host}/${v.name}/${v.state}`).sort()).toEqual(['hv01/hang01/Off', 'hv01/web01/Off', 'hv01/web02/Running', 'hv02/db01/Running']);
-    expect(await backend.get('WEB01')).toMatchObject({ id: WEB01, name: 'web01', host: 'hv01', state: 'Off', generation: 2, cpuCount: 2, memoryMB: 2048 });
-    expect(await backend.get('web0')).toBeNull();
+    expect(await t.backend.get('WEB01')).toMatchObject({ id: WEB01, name: 'web01', host: 'hv01', state: 'Off', generation: 2, cpuCount: 2, memoryMB: 2048 });
+    expect(await t.backend.get('web0')).toBeNull();
     // `web*` would match two VMs through Get-VM -Name; the runner refuses it outright.
-    expect((await rejection(backend.get('web*'))).code).toBe('failed');
+    expect((await rejection(t.backend.get('web*'))).code).toBe('failed');
   });
 
   test('start, graceful stop and turn off change the VM state; wrong states are clear errors', async () => {
     const web01 = refOf(WEB01, 'web01', 'hv01');
-    expect((await backend.start(web01)).state).toBe('Running');
-    const again = await rejection(backend.start(web01));
+    expect((await t.backend.start(web01)).state).toBe('Running');
+    const again = await rejection(t.backend.start(web01));
     expect(again.code).toBe('invalid_state');
     expect(again.message).toBe('Cannot start web01: it is already running.');
-    expect((await backend.stop(web01, 'shutdown')).state).toBe('Off');
-    expect((await rejection(backend.stop(web01, 'shutdown'))).message).toBe('Cannot shut down web01: it is already off.');
+    expect((await t.backend.stop(web01, 'shutdown')).state).toBe('Off');
+    expect((await rejection(t.backend.stop(web01, 'shutdown'))).message).toBe('Cannot shut down web01: it is already off.');
     // db01's guest does not answer shutdown: Stop-VM's "Failed to stop." maps by its error id.
     const db01 = refOf(DB01, 'db01', 'hv02');
-    const failed = await rejection(backend.stop(db01, 'shutdown'));
+    const failed = await rejection(t.backend.stop(db01, 'shutdown'));
     expect(failed.code).toBe('failed');
     expect(failed.detail).toMatch(/^OperationFailed,/);
-    expect((await backend.stop(db01, 'turnoff')).state).toBe('Off');
-    expect(sim.read().hosts.hv02![0]!.State).toBe('Off');
-    expect(sim.calls()).toContain('Stop-VM db01 TurnOff=True');
+    expect((await t.backend.stop(db01, 'turnoff')).state).toBe('Off');
+    expect(t.sim.read().hosts.hv02![0]!.State).toBe('Off');
+    expect(t.sim.calls()).toContain('Stop-VM db01 TurnOff=True');
   });
 
   test('a VM that is gone (or renamed) is not found, never acted on by name', async () => {
-    const ghost = await rejection(backend.start(refOf('99999999-9999-4999-8999-999999999999', 'web01', 'hv01')));
+    const ghost = await rejection(t.backend.start(refOf('99999999-9999-4999-8999-999999999999', 'web01', 'hv01')));
     expect(ghost.code).toBe('not_found');
-    const renamed = await rejection(backend.start(refOf(WEB01, 'web02', 'hv01')));
+    const renamed = await rejection(t.backend.start(refOf(WEB01, 'web02', 'hv01')));
     expect(renamed.code).toBe('not_found');
-    expect(sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.State).toBe('Off');
-    const unreachable = await rejection(backend.call({ op: 'list', host: 'hv09' }, z.unknown(), { action: 'list VMs on', host: 'hv09' }));
+    expect(t.sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.State).toBe('Off');
+    const unreachable = await rejection(t.backend.call({ op: 'list', host: 'hv09' }, z.unknown(), { action: 'list VMs on', host: 'hv09' }));
     expect(unreachable.code).toBe('host_unreachable');
     expect(unreachable.message).toMatch(/hv09 cannot be reached/);
   });
 
   test('console access is granted, listed and revoked for exactly that account', async () => {
     const web02 = refOf(WEB02, 'web02', 'hv01');
-    await backend.grantConsole(web02, 'CONTOSO\\alice');
-    await backend.grantConsole(web02, 'CONTOSO\\bob');
-    expect((await backend.consoleAccess(web02)).sort()).toEqual(['CONTOSO\\alice', 'CONTOSO\\bob']);
-    await backend.revokeConsole(web02, 'CONTOSO\\alice');
-    expect(await backend.consoleAccess(web02)).toEqual(['CONTOSO\\bob']);
-    await backend.revokeConsole(web02, 'CONTOSO\\alice'); // absent: not an error
-    await backend.revokeConsole(web02, 'CONTOSO\\bob');
-    expect(await backend.consoleAccess(web02)).toEqual([]);
+    await t.backend.grantConsole(web02, 'CONTOSO\\alice');
+    await t.backend.grantConsole(web02, 'CONTOSO\\bob');
+    expect((await t.backend.consoleAccess(web02)).sort()).toEqual(['CONTOSO\\alice', 'CONTOSO\\bob']);
+    await t.backend.revokeConsole(web02, 'CONTOSO\\alice');
+    expect(await t.backend.consoleAccess(web02)).toEqual(['CONTOSO\\bob']);
+    await t.backend.revokeConsole(web02, 'CONTOSO\\alice'); // absent: not an error
+    await t.backend.revokeConsole(web02, 'CONTOSO\\bob');
+    expect(await t.backend.consoleAccess(web02)).toEqual([]);
   });
 
   test('create builds the VM with exactly the template values and refuses an existing name', async () => {
     const spec = { name: 'web-new01', host: 'hv01', template: 'web-small', generation: 2 as const, cpuCount: 4, memoryMB: 4096, diskGB: 60, switch: 'vSwitch-Guest', vlan: 120 };
-    const vm = await backend.create(spec);
+    const vm = await t.backend.create(spec);
     expect(vm).toMatchObject({ name: 'web-new01', host: 'hv01', state: 'Off', generation: 2, cpuCount: 4, memoryMB: 4096 });
-    const stored = sim.read().hosts.hv01!.find((v) => v.Name === 'web-new01')!;
+    const stored = t.sim.read().hosts.hv01!.find((v) => v.Name === 'web-new01')!;
     expect(stored).toMatchObject({ SwitchName: 'vSwitch-Guest', NewVHDPath: 'web-new01.vhdx', NewVHDSizeBytes: 60 * 1024 ** 3, VlanId: 120, ProcessorCount: 4 });
-    expect((await rejection(backend.create(spec))).code).toBe('already_exists');
+    expect((await rejection(t.backend.create(spec))).code).toBe('already_exists');
   });
 });
 
@@ -169,35 +174,29 @@ describePwsh('PowerShell pool: timeouts and dead sessions', () => {
 });
 
 describePwsh('injection corpus: no value ever runs as PowerShell', () => {
-  let sim: Sim;
-  let backend: PowerShellBackend;
-  beforeAll(async () => {
-    sim = newSim();
-    backend = await open(sim);
-  });
-  afterAll(() => backend?.close());
+  const t = simAndBackend();
 
   test('every value arrives verbatim as data (echo) and runs nothing', async () => {
-    for (const value of injectionCorpus(join(sim.dir, 'CANARY'))) {
-      const echoed = await backend.call({ op: 'echo', value }, z.unknown(), { action: 'echo' }).catch((e: unknown) => e);
+    for (const value of injectionCorpus(join(t.sim.dir, 'CANARY'))) {
+      const echoed = await t.backend.call({ op: 'echo', value }, z.unknown(), { action: 'echo' }).catch((e: unknown) => e);
       expect(echoed).toBe(value);
     }
-    expect(existsSync(sim.canary)).toBe(false);
+    expect(existsSync(t.sim.canary)).toBe(false);
   });
 
   test('as a VM name, account, host or switch, every value is refused or matches nothing, and runs nothing', async () => {
-    const before = sim.calls().length;
-    for (const value of injectionCorpus(sim.canary)) {
-      expect(await backend.get(value).catch(() => null)).toBeNull();
-      await expect(backend.start({ id: WEB01, name: value, host: 'hv01' })).rejects.toBeInstanceOf(Error);
-      await expect(backend.call({ op: 'grantConsole', id: WEB01, name: 'web01', host: 'hv01', account: value }, z.unknown(), { action: 'grant' })).rejects.toBeInstanceOf(VmbotError);
-      await expect(backend.call({ op: 'list', host: value }, z.unknown(), { action: 'list' })).rejects.toBeInstanceOf(VmbotError);
-      await expect(backend.call({ op: 'create', name: 'web-x1', host: 'hv01', generation: 2, cpuCount: 1, memoryMB: 512, diskGB: 1, switch: value }, z.unknown(), { action: 'create' })).rejects.toBeInstanceOf(VmbotError);
+    const before = t.sim.calls().length;
+    for (const value of injectionCorpus(t.sim.canary)) {
+      expect(await t.backend.get(value).catch(() => null)).toBeNull();
+      await expect(t.backend.start({ id: WEB01, name: value, host: 'hv01' })).rejects.toBeInstanceOf(Error);
+      await expect(t.backend.call({ op: 'grantConsole', id: WEB01, name: 'web01', host: 'hv01', account: value }, z.unknown(), { action: 'grant' })).rejects.toBeInstanceOf(VmbotError);
+      await expect(t.backend.call({ op: 'list', host: value }, z.unknown(), { action: 'list' })).rejects.toBeInstanceOf(VmbotError);
+      await expect(t.backend.call({ op: 'create', name: 'web-x1', host: 'hv01', generation: 2, cpuCount: 1, memoryMB: 512, diskGB: 1, switch: value }, z.unknown(), { action: 'create' })).rejects.toBeInstanceOf(VmbotError);
     }
-    expect(existsSync(sim.canary)).toBe(false);
+    expect(existsSync(t.sim.canary)).toBe(false);
     // Only lookups reached the Hyper-V module: no Start-VM, no grant, no New-VM.
-    expect(sim.calls().slice(before).filter((c) => !c.startsWith('Get-VM '))).toEqual([]);
-    expect(sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.Console).toEqual([]);
+    expect(t.sim.calls().slice(before).filter((c) => !c.startsWith('Get-VM '))).toEqual([]);
+    expect(t.sim.read().hosts.hv01!.find((v) => v.Id === WEB01)!.Console).toEqual([]);
   });
 });
 
