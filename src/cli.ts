@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openApp } from './app';
 import { runLocalChat } from './adapters/local/chat';
-import { queryAudit, AuditQuerySchema, toCsv } from './audit/query';
+import { queryAuditDetailed, AuditQuerySchema, toCsv } from './audit/query';
 import { verifyAudit } from './audit/verify';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
@@ -209,7 +209,12 @@ async function audit(args: string[]): Promise<number> {
     const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
     if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
     if (!['text', 'json', 'csv'].includes(format)) throw new VmbotError('usage', '--format must be text, json or csv');
-    const records = await queryAudit(dir(loadConfig()), q.data);
+    const { records, skipped, chainBreak } = await queryAuditDetailed(dir(loadConfig()), q.data);
+    // A record whose bytes are not the ones hashed is never shown; say so, loudly, where a script's output is not.
+    for (const s of skipped)
+      console.error(`WARNING: ${s.id !== null ? `record #${s.id}` : 'a line'} (${s.file} line ${s.line}) not shown: ${s.reason}.`);
+    if (chainBreak) console.error(`WARNING: the chain is broken at record #${chainBreak.id} (${chainBreak.file} line ${chainBreak.line}): it ${chainBreak.reason}; records from there on are not proven.`);
+    if (skipped.length || chainBreak) console.error('Run "vmbot audit verify" for the full check.');
     const text =
       format === 'csv' ? toCsv(records)
       : format === 'json' ? records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '')

@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { AuditKind, AuditOutcome, type AuditRecord } from './record';
-import { readLines } from './segments';
+import { AuditKind, AuditOutcome, GENESIS_HASH, type AuditRecord } from './record';
+import { checkLine } from './chain';
+import { scanLines } from './lines';
+import { listSegments } from './segments';
 
 export const AuditQuerySchema = z.strictObject({
   user: z.string().optional(),
@@ -27,21 +29,54 @@ export function matches(r: AuditRecord, q: AuditQuery): boolean {
   return true;
 }
 
-/** Matching records, oldest first; with a limit, the newest `limit` of them. */
-export async function queryAudit(dir: string, q: AuditQuery): Promise<AuditRecord[]> {
+/** A line a query left out, and why (`audit verify` says more). */
+export interface QuerySkip {
+  file: string;
+  line: number;
+  id: number | null;
+  reason: string;
+}
+
+export interface QueryResult {
+  records: AuditRecord[];
+  /** Records not shown because their bytes are not the ones that were hashed. */
+  skipped: QuerySkip[];
+  /** The first place where a record does not link to the one before it (results past it are unproven). */
+  chainBreak: QuerySkip | null;
+}
+
+/**
+ * Matching records, oldest first; with a limit, the newest `limit` of them. Every line goes
+ * through the same check as `audit verify`: a record whose bytes were changed after writing
+ * (a forged field, an edit) is never shown, only listed in `skipped`.
+ */
+export async function queryAuditDetailed(dir: string, q: AuditQuery): Promise<QueryResult> {
   const out: AuditRecord[] = [];
-  for await (const { text } of readLines(dir)) {
-    let r: AuditRecord;
-    try {
-      r = JSON.parse(text) as AuditRecord;
-    } catch {
-      continue; // verify reports damage; a query shows what can be read
-    }
-    if (r.kind === 'segment' || !matches(r, q)) continue;
-    out.push(r);
-    if (q.limit && out.length > q.limit) out.shift();
+  const skipped: QuerySkip[] = [];
+  let chainBreak: QuerySkip | null = null;
+  let prev: AuditRecord | null = null;
+  for (const seg of listSegments(dir)) {
+    await scanLines(seg.file, ({ buf, start, end, line }) => {
+      const c = checkLine(buf, start, end);
+      if (!c.ok) {
+        skipped.push({ file: seg.file, line, id: c.id, reason: c.reason });
+        return;
+      }
+      const r = c.rec;
+      if (!chainBreak && !skipped.length && (r.id !== (prev?.id ?? 0) + 1 || r.prev !== (prev?.hash ?? GENESIS_HASH)))
+        chainBreak = { file: seg.file, line, id: r.id, reason: 'does not link to the record before it' };
+      prev = r;
+      if (r.kind === 'segment' || !matches(r, q)) return;
+      out.push(r);
+      if (q.limit && out.length > q.limit) out.shift();
+    });
   }
-  return out;
+  return { records: out, skipped, chainBreak };
+}
+
+/** Matching records, oldest first (see queryAuditDetailed; records that fail their check are left out). */
+export async function queryAudit(dir: string, q: AuditQuery): Promise<AuditRecord[]> {
+  return (await queryAuditDetailed(dir, q)).records;
 }
 
 const CSV_COLUMNS = ['id', 'time', 'kind', 'principal', 'user', 'channel', 'command', 'operation', 'vm', 'host', 'decision', 'reason', 'outcome', 'error', 'correlationId', 'intentId', 'prev', 'hash'] as const;

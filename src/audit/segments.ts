@@ -1,6 +1,5 @@
-import { createReadStream, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 const SEGMENT_RE = /^audit-(\d{8})\.jsonl$/;
 export const segmentName = (n: number) => `audit-${String(n).padStart(8, '0')}.jsonl`;
@@ -19,16 +18,4 @@ export function listSegments(dir: string): { n: number; file: string }[] {
     .filter((x): x is { m: RegExpExecArray; name: string } => x.m !== null)
     .map(({ m, name }) => ({ n: Number(m[1]), file: join(dir, name) }))
     .sort((a, b) => a.n - b.n);
-}
-
-/** Raw lines of every segment in order, with where they stand. */
-export async function* readLines(dir: string): AsyncGenerator<{ file: string; line: number; text: string }> {
-  for (const seg of listSegments(dir)) {
-    const rl = createInterface({ input: createReadStream(seg.file, 'utf8'), crlfDelay: Infinity });
-    let line = 0;
-    for await (const text of rl) {
-      line++;
-      if (text.length) yield { file: seg.file, line, text };
-    }
-  }
 }
