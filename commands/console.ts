@@ -12,7 +12,7 @@ export default defineCommand({
   schema: z
     .strictObject({
       ...vmArg,
-      minutes: z.number({ error: '--minutes must be a whole number' }).int().min(1, '--minutes must be at least 1').optional(),
+      minutes: z.number({ error: '--minutes needs a whole number of minutes' }).int().min(1, '--minutes must be at least 1').optional(),
       revoke: z.boolean().default(false),
     })
     .refine((a) => !(a.revoke && a.minutes), '--revoke and --minutes do not go together')

@@ -8,7 +8,7 @@ export default defineCommand({
   usage: 'deny <request id> <reason>',
   positional: ['id', 'rest'],
   schema: z
-    .strictObject({ id: RequestIdSchema, rest: z.string({ error: 'a reason is required' }).min(3, 'give a reason').max(500) })
+    .strictObject({ id: RequestIdSchema, rest: z.string().trim().min(3, 'a deny needs a reason the requester can act on (at least 3 characters)').max(500, 'the reason may have at most 500 characters') })
     .transform(({ id, rest }) => ({ id, reason: rest })),
   shownWith: ['Approve Virtual Machine Request'],
   correlationId: (a) => a.id,

@@ -1,4 +1,6 @@
 import { defineCommand } from '../src/core/command';
+import { stateWord } from '../src/core/text';
+import { VM_OPERATIONS } from '../src/policy/operations';
 import { NoArgs } from './args';
 
 export default defineCommand({
@@ -7,7 +9,8 @@ export default defineCommand({
   usage: 'list',
   positional: [],
   schema: NoArgs,
-  shownWith: [],
+  // Only people who hold a VM operation somewhere have VMs to see.
+  shownWith: [...VM_OPERATIONS],
   operation: () => 'list',
   authz: () => ({ kind: 'self' }),
   effect: false,
@@ -21,8 +24,8 @@ export default defineCommand({
     return {
       status: 'done',
       title: 'Your VMs',
-      text: `Your VMs:\n${mine.map((v) => `  ${v.name.padEnd(w)}  ${v.state.padEnd(8)} ${v.host}`).join('\n')}`,
-      fields: mine.map((v) => ({ label: v.name, value: `${v.state} on ${v.host}` })),
+      text: `Your VMs:\n${mine.map((v) => `  ${v.name.padEnd(w)}  ${stateWord(v.state).padEnd(8)} ${v.host}`).join('\n')}`,
+      fields: mine.map((v) => ({ label: v.name, value: `${stateWord(v.state)} on ${v.host}` })),
       data: { vms: mine.map((v) => ({ name: v.name, state: v.state, host: v.host })) },
     };
   },

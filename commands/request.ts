@@ -13,8 +13,8 @@ export default defineCommand({
   schema: z
     .strictObject({
       name: VmNameSchema,
-      template: z.string({ error: 'the --template option is required' }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'not a template name'),
-      reason: z.string().min(1).max(500, 'the reason may have at most 500 characters').optional(),
+      template: z.string({ error: 'the --template option is required' }).regex(/^[A-Za-z0-9._-]{1,64}$/, 'a template name has only letters, digits, dot, underscore and hyphen'),
+      reason: z.string().trim().min(3, 'a --reason needs at least 3 characters (or leave it out)').max(500, 'the reason may have at most 500 characters').optional(),
     })
     .transform((a) => ({ ...a, requestId: shortId('r') })),
   shownWith: ['Request Virtual Machine'],

@@ -1,9 +1,10 @@
 import { defineCommand } from '../src/core/command';
 import { VmArgs } from './args';
+import { powerPrecheck, runPower } from './power';
 
 export default defineCommand({
   name: 'start',
-  summary: 'Boot one of your VMs',
+  summary: 'Boot one of your VMs (or resume a saved one)',
   usage: 'start <vm>',
   positional: ['vm'],
   schema: VmArgs,
@@ -11,10 +12,10 @@ export default defineCommand({
   operation: () => 'Start Virtual Machine',
   authz: ({ vm }) => ({ kind: 'vm', vm, operations: ['Start Virtual Machine'] }),
   effect: true,
+  precheck: (who, _args, vm) => powerPrecheck('start', vm, who),
   async run(ctx) {
     const vm = ctx.vm!;
-    await ctx.progress(`${vm.name} is starting…`);
-    const after = await ctx.backend.start(vm);
-    return { status: 'done', text: `${after.name} is ${after.state.toLowerCase()}.`, data: { vm: after.name, state: after.state } };
+    await ctx.progress(vm.state === 'Off' ? `${vm.name} is starting…` : `${vm.name} is starting from its saved state…`);
+    return runPower('start', vm, ctx, (n) => ctx.backend.get(n), () => ctx.backend.start(vm));
   },
 });

@@ -9,6 +9,7 @@ import { verifyAudit } from './audit/verify';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
+import { plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
 import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
 import { PolicyEvaluator } from './policy/evaluator';
@@ -63,7 +64,7 @@ async function serve(): Promise<number> {
   const config = loadConfig();
   const app = await openApp(config);
   for (const w of app.loaded.warnings) console.error(`policy warning: ${w.path}: ${w.message}`);
-  if (app.recovered.length) console.error(`Recovered ${app.recovered.length} interrupted action(s); see "vmbot audit query --outcome unknown".`);
+  if (app.recovered.length) console.error(`Recovered ${plural(app.recovered.length, 'interrupted action')}; see "vmbot audit query --outcome unknown".`);
   const stop = async () => {
     await app.close();
     process.exit(0);
@@ -72,7 +73,7 @@ async function serve(): Promise<number> {
   process.once('SIGTERM', stop);
   console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
   const { revoked, expired, resumed } = app.startup;
-  if (revoked + expired + resumed) console.error(`At start-up: ${revoked} overdue console grant(s) revoked, ${expired} request(s) expired, ${resumed} approved request(s) finished.`);
+  if (revoked + expired + resumed) console.error(`At start-up: ${plural(revoked, 'overdue console grant')} revoked, ${plural(expired, 'request')} expired, ${plural(resumed, 'approved request')} finished.`);
   await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER, notices: app.services.notices });
   await app.close();
   return 0;
@@ -109,7 +110,7 @@ async function policy(args: string[]): Promise<number> {
     const loaded = loadPolicyFile(file);
     for (const w of loaded.warnings) console.log(`${file}: ${w.path}: warning: ${w.message}`);
     const p = loaded.policy;
-    console.log(`${file}: OK — ${Object.keys(p.users).length} users, ${Object.keys(p.roles).length} roles, ${Object.keys(p.scopes).length} scopes, ${p.assignments.length} assignments, ${Object.keys(p.templates).length} templates`);
+    console.log(`${file}: OK — ${plural(Object.keys(p.users).length, 'user')}, ${plural(Object.keys(p.roles).length, 'role')}, ${plural(Object.keys(p.scopes).length, 'scope')}, ${plural(p.assignments.length, 'assignment')}, ${plural(Object.keys(p.templates).length, 'template')}`);
     return 0;
   }
   if (sub === 'explain') {

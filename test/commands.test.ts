@@ -67,13 +67,15 @@ describe('start', () => {
     expectIntentAndResult(r.auditId, { user: 'bob', vm: 'db02', operation: 'Start Virtual Machine', outcome: 'ok', matched: BOB_MATCH });
   });
 
-  test('starting a running VM fails with a clear invalid-state message', async () => {
+  test('starting a running VM is a no-op success: no progress, "already running", one decision record marked noop', async () => {
     const r = await app.say('alice', 'start web02');
-    expect(r.status).toBe('failed');
-    expect(r.code).toBe('invalid_state');
-    expect(r.text).toBe('Cannot start web02: it is already running.');
-    const { result } = expectIntentAndResult(r.auditId, { user: 'alice', vm: 'web02', operation: 'Start Virtual Machine', outcome: 'failed', matched: ALICE_MATCH });
-    expect(result.error).toMatch(/invalid_state/);
+    expect(r.status).toBe('done');
+    expect(r.text).toBe('web02 is already running.');
+    expect(r.progress).toEqual([]);
+    const recs = recordsOf(dataDir(), r.auditId);
+    expect(recs).toHaveLength(1);
+    expect(recs[0]).toMatchObject({ kind: 'decision', user: 'alice', vm: 'web02', operation: 'Start Virtual Machine', decision: 'allow', outcome: 'ok', error: null });
+    expect(recs[0]!.details).toMatchObject({ matched: ALICE_MATCH, noop: true, state: 'Running' });
   });
 
   const outOfScope: [string, string][] = [
@@ -193,11 +195,12 @@ describe('stop', () => {
     expect(result.details?.data).toMatchObject({ mode: 'shutdown' });
   });
 
-  test('stopping a VM that is off fails with an invalid-state message', async () => {
+  test('stopping a VM that is off is a no-op success: "already off", no progress', async () => {
     const r = await app.say('alice', 'stop web01');
-    expect(r.status).toBe('failed');
-    expect(r.code).toBe('invalid_state');
-    expect(r.text).toBe('Cannot shut down web01: it is already off.');
+    expect(r.status).toBe('done');
+    expect(r.text).toBe('web01 is already off.');
+    expect(r.progress).toEqual([]);
+    expect(recordsOf(dataDir(), r.auditId)[0]).toMatchObject({ kind: 'decision', outcome: 'ok', details: expect.objectContaining({ noop: true }) });
   });
 
   test.each([['alice', 'db01'], ['bob', 'web02'], ['bob', 'dc01'], ['carol', 'web02'], ['dave', 'db01'], ['mallory', 'web02'], ['local:eve', 'web02']])('%s may not stop %s', async (user, vm) => {

@@ -55,10 +55,18 @@ export interface Services {
   notices: Notices;
 }
 
+/** A fuller usage/summary shown only to users for whom `when` holds (stop --turnoff). */
+export interface CommandVariant {
+  when(policy: PolicyEvaluator, userId: string): boolean;
+  usage: string;
+  summary: string;
+}
+
 export interface CommandSpec<A> {
   name: string;
   summary: string;
   usage: string;
+  variants?: CommandVariant[];
   /** Names, in order, that positional words are assigned to. The last may be `rest` (joined). */
   positional: string[];
   flags?: Record<string, FlagType>;
@@ -74,6 +82,12 @@ export interface CommandSpec<A> {
   authz(args: A): Authz;
   /** True when the command changes something: audited as intent before, result after. */
   effect: boolean | ((args: A) => boolean);
+  /**
+   * After authorisation, before any intent: a reply when the request needs no effect (the desired
+   * state already holds: a no-op success) or cannot apply in the VM's state (guidance). The
+   * pipeline audits it as one decision record with `details.noop`; null lets the command run.
+   */
+  precheck?(who: { policy: PolicyEvaluator; identity: Identity | null }, args: A, vm: VmInfo): Reply | null;
   run(ctx: CommandContext, args: A): Promise<Reply>;
 }
 

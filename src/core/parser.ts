@@ -1,5 +1,4 @@
 import { VmbotError } from './errors';
-import { formatPath } from '../policy/loader';
 import type { AnyCommand } from './command';
 
 /** Quote pairs a chat client may produce: straight, and the typographic ones Slack/Teams/macOS substitute. */
@@ -55,10 +54,14 @@ export function parseCommand(text: string, commands: readonly AnyCommand[]): Par
   words = withoutVmPrefix(words);
   const name = words.shift();
   if (!name) return null;
-  const command = commands.find((c) => c.name === name.toLowerCase());
-  if (!command) throw new VmbotError('unknown_command', `Unknown command "${truncate(name)}".`);
+  // Two-word commands (`request show r-…`) before one-word ones (`request web03 …`).
+  const two = words[0] !== undefined ? commands.find((c) => c.name === `${name} ${words[0]}`.toLowerCase()) : undefined;
+  if (two) words.shift();
+  const command = two ?? commands.find((c) => c.name === name.toLowerCase());
+  if (!command) throw new VmbotError('unknown_command', `Unknown command "${truncate(name)}".`, name);
   const usage = `Usage: ${command.usage}`;
   const raw: Record<string, unknown> = {};
+  const given = new Set<string>();
   const positional: string[] = [];
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
@@ -66,18 +69,24 @@ export function parseCommand(text: string, commands: readonly AnyCommand[]): Par
       positional.push(w);
       continue;
     }
-    const [flag, inline] = w.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const type = command.flags?.[flag.toLowerCase()];
-    if (!type) throw new VmbotError('usage', `Unknown option --${truncate(flag)} for ${command.name}. ${usage}`);
+    const [flagText, inline] = w.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const flag = flagText.toLowerCase();
+    const type = command.flags?.[flag];
+    if (!type) throw new VmbotError('usage', `Unknown option --${truncate(flagText)} for ${command.name}. ${usage}`);
+    // Last-wins would silently drop what the user typed first: say so instead.
+    if (given.has(flag)) throw new VmbotError('usage', `--${flag} is given twice; give it once. ${usage}`);
+    given.add(flag);
     if (type === 'boolean') {
       if (inline !== undefined) throw new VmbotError('usage', `--${flag} takes no value. ${usage}`);
-      raw[flag.toLowerCase()] = true;
+      raw[flag] = true;
       continue;
     }
     const value = inline ?? words[++i];
     if (value === undefined || (inline === undefined && value.startsWith('--')))
       throw new VmbotError('usage', `--${flag} needs a value. ${usage}`);
-    raw[flag.toLowerCase()] = type === 'number' ? (/^\d+$/.test(value) ? Number(value) : value) : value;
+    if (type === 'number' && !/^-?\d+$/.test(value.trim()))
+      throw new VmbotError('usage', `--${flag} needs a whole number, such as --${flag} 30; "${truncate(value)}" is not one. ${usage}`);
+    raw[flag] = type === 'number' ? Number(value) : value;
   }
   const slots = command.positional;
   const restSlot = slots[slots.length - 1] === 'rest';
@@ -91,13 +100,30 @@ export function parseCommand(text: string, commands: readonly AnyCommand[]): Par
   const result = command.schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const where = formatPath(issue.path);
-    const missing = issue.code === 'invalid_type' && raw[String(issue.path[0])] === undefined;
-    const msg = missing ? `${where || 'an argument'} is missing` : `${where ? `${where}: ` : ''}${issue.message}`;
+    const key = String(issue.path[0] ?? '');
+    const what = ARG_WORDS[key] ?? (key ? `"${key}"` : 'an argument');
+    const missing = key !== '' && raw[key] === undefined;
+    // Messages are written for people in each schema; zod's generic ones are replaced, never shown.
+    const generic = /^(Invalid input|Too (small|big)|Unrecognized key)/.test(issue.message);
+    const msg = missing ? `${command.name} needs ${what}` : generic ? `${capitalise(what)} is not valid` : capitalise(issue.message);
     throw new VmbotError('usage', `${msg}. ${usage}`);
   }
   return { command, args: result.data };
 }
+
+/** What each argument slot is, in the words of a usage error ("start needs the VM name"). */
+const ARG_WORDS: Record<string, string> = {
+  vm: 'the VM name',
+  id: 'a request id (such as r-7k2mqx)',
+  rest: 'a reason',
+  reason: 'a reason',
+  name: 'a name for the new VM',
+  template: 'a template (--template <template>)',
+  topic: 'a command name',
+  minutes: '--minutes',
+};
+
+const capitalise = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
 /** Echo user text back only in a short, printable form. */
 export const truncate = (s: string, n = 40) => (s.length > n ? `${s.slice(0, n)}…` : s);

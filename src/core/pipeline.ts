@@ -9,7 +9,7 @@ import type { StateStore } from '../state/store';
 import type { AnyCommand, Authz, CommandContext, Services } from './command';
 import { isVmbotError, notPermittedMessage, VmbotError, type ErrorCode } from './errors';
 import { parseCommand, truncate } from './parser';
-import { helpReply } from './help';
+import { helpReply, unknownCommandReply } from './help';
 import { RequestSchema, type Delivery, type Reply, type ReplyStatus, type Request } from './types';
 
 export interface PipelineDeps {
@@ -26,7 +26,8 @@ export interface PipelineDeps {
 }
 
 // A conflict (already decided, already requested) is a request that cannot apply now, not a failure.
-const STATUS_OF: Partial<Record<ErrorCode, ReplyStatus>> = { usage: 'invalid', unknown_command: 'invalid', conflict: 'invalid', denied: 'denied' };
+// So is a VM in a state the action cannot leave (paused, mid-shutdown): exit 2, not "backend failure".
+const STATUS_OF: Partial<Record<ErrorCode, ReplyStatus>> = { usage: 'invalid', unknown_command: 'invalid', conflict: 'invalid', invalid_state: 'invalid', denied: 'denied' };
 
 const OUTCOME_OF: Record<ReplyStatus, AuditOutcome> = { done: 'ok', pending: 'pending', invalid: 'invalid', denied: 'denied', failed: 'failed' };
 
@@ -80,8 +81,9 @@ export class Pipeline {
     } catch (e) {
       const err = asVmbotError(e);
       const rec = await this.deps.audit.append({ ...base, outcome: 'invalid', reason: err.message, error: err.code });
-      const help = err.code === 'unknown_command' ? helpReply(this.deps.commands, policy, identity) : null;
-      return { status: 'invalid', code: err.code, text: help ? `${err.message}\n\n${help.text}` : err.message, auditId: rec.id };
+      // A typo gets "did you mean", not the whole help.
+      if (err.code === 'unknown_command') return { ...unknownCommandReply(err.detail ?? '', this.deps.commands, policy, identity, err.message), auditId: rec.id };
+      return { status: 'invalid', code: err.code, text: err.message, auditId: rec.id };
     }
     if (!parsed) return helpReply(this.deps.commands, policy, identity);
     const { command, args } = parsed;
@@ -108,6 +110,16 @@ export class Pipeline {
     if (!auth.ok) {
       const rec = await this.deps.audit.append({ ...withDecision, outcome: 'denied' });
       return { status: 'denied', code: 'denied', text: auth.message, auditId: rec.id };
+    }
+
+    // Desired state already holds (or the state rules the action out): one decision record, no intent.
+    const settled = auth.vm && command.precheck?.({ policy, identity }, args, auth.vm);
+    if (settled) {
+      const rec = await this.deps.audit.append({
+        ...withDecision, outcome: OUTCOME_OF[settled.status], error: settled.code ?? null,
+        details: { ...(withDecision.details ?? {}), noop: true, state: auth.vm!.state, ...(settled.data ? { data: settled.data } : {}) },
+      });
+      return { ...settled, auditId: rec.id };
     }
 
     const effect = typeof command.effect === 'function' ? command.effect(args) : command.effect;

@@ -18,7 +18,18 @@ export const VmNameSchema = z
   .string()
   .min(1, 'a VM name is required')
   .max(100, 'VM names have at most 100 characters')
-  .regex(VM_NAME_RE, 'VM names may contain only letters, digits, dot, underscore and hyphen, and start with a letter or digit');
+  .regex(VM_NAME_RE, { error: (iss) => vmNameProblem(String(iss.input)) });
+
+/**
+ * Why a name is refused, in words: a look-alike letter (Cyrillic "е" for "e") is named as
+ * such, because the name looks right on screen.
+ */
+export function vmNameProblem(name: string): string {
+  const rule = 'VM names may contain only ASCII letters (a-z, A-Z), digits, dot, underscore and hyphen, and start with a letter or digit';
+  const odd = [...name].find((ch) => ch.codePointAt(0)! > 0x7e);
+  if (odd) return `${rule}; "${odd}" (U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) is not an ASCII character, though it may look like one`;
+  return rule;
+}
 
 /** The identity of one VM: name for people, id (GUID) for acting on exactly that VM. */
 export const VmRefSchema = z.object({

@@ -75,7 +75,11 @@ export class SimulatedHyperV implements Backend {
 
   static async open(opts: SimulatorOptions = {}): Promise<SimulatedHyperV> {
     const seed = (): SimState => ({
-      vms: InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY).map((v) => ({ ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off' })),
+      vms: InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY).map((v) => ({
+        ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off',
+        // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
+        ...(v.state === 'Running' && !v.startedAt ? { startedAt: new Date().toISOString() } : {}),
+      })),
       console: {},
       consoleUntil: {},
     });
@@ -88,15 +92,23 @@ export class SimulatedHyperV implements Backend {
       : { read: async () => null, write: async () => undefined };
     const db = new Low<SimState>(adapter, seed());
     await db.read();
-    for (const vm of db.data.vms) vm.state = SETTLED[vm.state] ?? vm.state;
+    for (const vm of db.data.vms) {
+      const settled = SETTLED[vm.state];
+      if (!settled) continue;
+      // A start cut off by a restart finished while we were down: its uptime counts from now,
+      // never from an earlier boot's startedAt.
+      if (settled === 'Running' && vm.state === 'Starting') vm.startedAt = new Date().toISOString();
+      vm.state = settled;
+    }
     await db.write();
     return new SimulatedHyperV(db, opts.latencyMs ?? 400);
   }
 
   private info(vm: SimVm): VmInfo {
     const { guestShutdown: _g, startedAt, ...rest } = vm;
-    const uptimeSec = vm.state === 'Running' && startedAt ? Math.floor((Date.now() - Date.parse(startedAt)) / 1000) : 0;
-    return { ...rest, uptimeSec };
+    // Uptime only for a running VM whose boot time is known (Get-VM reports 0 for any other).
+    const uptimeSec = vm.state === 'Running' && startedAt ? Math.max(0, Math.floor((Date.now() - Date.parse(startedAt)) / 1000)) : undefined;
+    return { ...rest, ...(uptimeSec !== undefined ? { uptimeSec } : {}) };
   }
 
   private find(ref: VmRef): SimVm {

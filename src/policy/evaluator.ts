@@ -183,6 +183,18 @@ export class PolicyEvaluator {
     return this.scopesWith(userId, op).length > 0;
   }
 
+  /** Does any of the user's roles allow Stop with -TurnOff somewhere? (help shows --turnoff only then) */
+  turnOffAnywhere(userId: string): boolean {
+    const now = this.clock();
+    return (this.grants.get(userId) ?? []).some((g) => g.allowTurnOff && (g.ops.get('Stop Virtual Machine') ?? -Infinity) > now);
+  }
+
+  /** Does the user hold any VM operation anywhere? (status and list are shown only then) */
+  holdsAnyVmOperation(userId: string): boolean {
+    const now = this.clock();
+    return (this.grants.get(userId) ?? []).some((g) => [...g.ops].some(([op, exp]) => VM_OPS.has(op) && exp > now));
+  }
+
   /** Users holding `op` in `scope` (approvers for a request). */
   usersWith(op: Operation, scope: string): string[] {
     const now = this.clock();
