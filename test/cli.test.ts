@@ -33,8 +33,10 @@ describe('vmbot exec', () => {
     const { env: e } = env();
     expect(vmbot(['exec', '--as', 'local:alice', '--', 'start web01'], e).code).toBe(0);
     const again = vmbot(['exec', '--as', 'local:alice', '--', 'start web01'], e);
-    expect(again.code).toBe(4);
-    expect(again.stdout).toContain('already running');
+    // Desired state is success: already running exits 0.
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe('web01 is already running.');
+    expect(again.stderr).not.toContain('starting…');
   });
 
   test.each([
@@ -57,18 +59,20 @@ describe('vmbot exec', () => {
     expect(vmbot(['exec', '--as', 'alice', '--', 'whoami'], e).code).toBe(2);
   });
 
-  test('a backend failure (starting running web02) exits 4', () => {
-    const { env: e } = env();
-    const r = vmbot(['exec', '--as', 'local:alice', '--', 'start web02'], e);
+  test('a backend failure (a guest that ignores shutdown) exits 4', () => {
+    const { dir, env: e } = env();
+    const inv = join(dir, 'inventory.json');
+    writeFileSync(inv, JSON.stringify([{ name: 'web02', host: 'hv01', state: 'Running', guestShutdown: false }]));
+    const r = vmbot(['exec', '--as', 'local:alice', '--', 'stop web02'], { ...e, VMBOT_SIM_INVENTORY: inv });
     expect(r.code).toBe(4);
-    expect(r.stdout).toContain('Cannot start web02: it is already running.');
+    expect(r.stdout).toContain('web02 did not shut down');
   });
 
   test.each([
     ['local:alice', 'start web01', 0, 'done'],
     ['local:mallory', 'start web01', 3, 'denied'],
     ['local:alice', 'start web*', 2, 'invalid'],
-    ['local:alice', 'start web02', 4, 'failed'],
+    ['local:alice', 'start web02', 0, 'done'],
   ])('--json as %s "%s" prints exactly one JSON object (exit %i, status %s)', (who, text, code, status) => {
     const { env: e } = env();
     const r = vmbot(['exec', '--as', who, '--json', '--', text], e);
