@@ -59,9 +59,13 @@ export class Pipeline {
     const request = req.data;
     const key = request.idempotencyKey && `${request.principal}|${request.idempotencyKey}`;
     const seen = key ? this.deps.store.data.idempotency[key] : undefined;
-    if (seen) return { ...(seen.reply as unknown as Reply), data: { ...((seen.reply as { data?: object }).data ?? {}), replayed: true } };
+    // Copies both ways: the reply kept in state must not share objects with one an adapter holds.
+    if (seen) {
+      const first = structuredClone(seen.reply) as unknown as Reply;
+      return { ...first, data: { ...(first.data ?? {}), replayed: true } };
+    }
     const reply = await this.process(request, delivery);
-    if (key) await this.deps.store.update((d) => void (d.idempotency[key] = { at: this.clock().toISOString(), reply: { ...reply } }));
+    if (key) await this.deps.store.update((d) => void (d.idempotency[key] = { at: this.clock().toISOString(), reply: structuredClone(reply) as unknown as Record<string, unknown> }));
     return reply;
   }
 

@@ -57,6 +57,14 @@ export function invalidStateError(name: string, state: string, action: string, d
 
 export type StopMode = 'shutdown' | 'turnoff';
 
+/**
+ * The states an action can start from, as Hyper-V enforces them: Start-VM boots an Off or Saved
+ * VM; a graceful shutdown needs a Running guest; a turn-off works in any state but Off. Commands
+ * use this to report progress only for an action that will run, backends to refuse the rest.
+ */
+export const canStart = (state: VmState): boolean => state === 'Off' || state === 'Saved';
+export const canStop = (state: VmState, mode: StopMode): boolean => (mode === 'turnoff' ? state !== 'Off' : state === 'Running');
+
 /** Everything New-VM needs: fixed by the approved template, never by the requester. */
 export const NewVmSpecSchema = z.object({
   name: VmNameSchema,

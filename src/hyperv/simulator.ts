@@ -6,7 +6,7 @@ import { VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import { durableJsonAdapter } from '../state/json-adapter';
 import {
-  invalidStateError, NewVmSpecSchema, VmNameSchema, VmStateSchema,
+  canStart, canStop, invalidStateError, NewVmSpecSchema, VmNameSchema, VmStateSchema,
   type Backend, type NewVmSpec, type StopMode, type VmInfo, type VmRef, type VmState,
 } from './backend';
 
@@ -139,7 +139,7 @@ export class SimulatedHyperV implements Backend {
 
   async start(ref: VmRef): Promise<VmInfo> {
     const vm = this.find(ref);
-    if (vm.state !== 'Off' && vm.state !== 'Saved') throw invalidState(vm, 'start');
+    if (!canStart(vm.state)) throw invalidState(vm, 'start');
     await this.set(vm, 'Starting');
     await this.wait();
     await this.set(vm, 'Running');
@@ -148,12 +148,11 @@ export class SimulatedHyperV implements Backend {
 
   async stop(ref: VmRef, mode: StopMode): Promise<VmInfo> {
     const vm = this.find(ref);
+    if (!canStop(vm.state, mode)) throw invalidState(vm, mode === 'turnoff' ? 'turn off' : 'shut down');
     if (mode === 'turnoff') {
-      if (vm.state === 'Off') throw invalidState(vm, 'turn off');
       await this.set(vm, 'Off');
       return this.info(vm);
     }
-    if (vm.state !== 'Running') throw invalidState(vm, 'shut down');
     if (!vm.guestShutdown)
       throw new VmbotError('failed', `${vm.name} did not shut down: the guest does not answer shutdown requests (no Hyper-V shutdown integration service).`);
     await this.set(vm, 'Stopping');

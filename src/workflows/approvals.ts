@@ -14,8 +14,15 @@ export interface NewRequest {
 }
 
 type ApproveStep =
-  | { kind: 'missing' | 'expired' | 'closed' | 'again' }
-  | { kind: 'recorded' | 'final'; req: ApprovalRequest };
+  | { kind: 'missing' }
+  | { kind: 'expired' | 'closed' | 'again' | 'recorded' | 'final'; req: ApprovalRequest };
+
+/**
+ * A deep copy of a request as it stands inside a store update. Replies and notices are built
+ * after the update returns, when a concurrent approval may already have changed the live
+ * record (a shallow copy would share its approvals list and report the other approver's vote).
+ */
+const snapshot = (r: ApprovalRequest): ApprovalRequest => structuredClone(r);
 
 /**
  * New VMs only through change management: a request from a template, approved by people who
@@ -87,28 +94,27 @@ export class Approvals {
       if (cur.status === 'pending' && Date.parse(cur.expiresAt) <= at.getTime()) {
         cur.status = 'expired';
         cur.decidedAt = at.toISOString();
-        return { kind: 'expired' };
+        return { kind: 'expired', req: snapshot(cur) };
       }
-      if (cur.status !== 'pending') return { kind: 'closed' };
-      if (cur.approvals.some((a) => a.user === identity.id)) return { kind: 'again' };
+      if (cur.status !== 'pending') return { kind: 'closed', req: snapshot(cur) };
+      if (cur.approvals.some((a) => a.user === identity.id)) return { kind: 'again', req: snapshot(cur) };
       cur.approvals.push({ user: identity.id, at: at.toISOString() });
-      if (cur.approvals.length < cur.required) return { kind: 'recorded', req: { ...cur } };
+      if (cur.approvals.length < cur.required) return { kind: 'recorded', req: snapshot(cur) };
       cur.status = 'approved';
       cur.decidedAt = at.toISOString();
-      return { kind: 'final', req: { ...cur } };
+      return { kind: 'final', req: snapshot(cur) };
     });
-    const latest = this.deps.store.data.approvals[id]!;
     switch (step.kind) {
       case 'missing':
         throw new VmbotError('usage', `There is no request ${id}.`);
       case 'expired':
-        await this.event(SYSTEM, latest, 'request.expire', 'ok', 'expired before approval');
-        await this.deps.notices.send({ to: [latest.requester], reply: { status: 'failed', text: `Your request ${id} for ${latest.name} expired before it was approved.` } });
+        await this.event(SYSTEM, step.req, 'request.expire', 'ok', 'expired before approval');
+        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'failed', text: `Your request ${id} for ${step.req.name} expired before it was approved.` } });
         throw new VmbotError('conflict', `Request ${id} has expired; nothing was created.`);
       case 'closed':
-        throw new VmbotError('conflict', `Request ${id} is already ${latest.status}${latest.deniedBy ? ` (by ${latest.deniedBy})` : ''}; nothing more to decide.`);
+        throw new VmbotError('conflict', `Request ${id} is already ${step.req.status}${step.req.deniedBy ? ` (by ${step.req.deniedBy})` : ''}; nothing more to decide.`);
       case 'again':
-        throw new VmbotError('conflict', `You have already approved ${id}; it needs ${latest.required - latest.approvals.length} more approval(s) from someone else.`);
+        throw new VmbotError('conflict', `You have already approved ${id}; it needs ${step.req.required - step.req.approvals.length} more approval(s) from someone else.`);
       case 'recorded': {
         await this.event(actor, step.req, 'request.approval', 'pending', `approval ${step.req.approvals.length} of ${step.req.required}`);
         const left = step.req.required - step.req.approvals.length;
@@ -125,13 +131,13 @@ export class Approvals {
     const req = this.deps.store.data.approvals[id];
     this.checkDecider(identity, req, id, 'deny');
     const at = this.now().toISOString();
-    const ok = await this.deps.store.update((d) => {
+    const { ok, req: latest } = await this.deps.store.update((d) => {
       const cur = d.approvals[id];
-      if (!cur || cur.status !== 'pending') return false;
+      if (!cur) throw new VmbotError('usage', `There is no request ${id}.`);
+      if (cur.status !== 'pending') return { ok: false, req: snapshot(cur) };
       Object.assign(cur, { status: 'denied', deniedBy: identity.id, denyReason: reason, decidedAt: at });
-      return true;
+      return { ok: true, req: snapshot(cur) };
     });
-    const latest = this.deps.store.data.approvals[id]!;
     if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${latest.status}; nothing more to decide.`);
     await this.event(actor, latest, 'request.deny', 'ok', reason);
     await this.deps.notices.send({ to: [latest.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${latest.name}: ${reason}` } });
@@ -170,7 +176,7 @@ export class Approvals {
         if (r.status === 'pending' && Date.parse(r.expiresAt) <= now.getTime()) {
           r.status = 'expired';
           r.decidedAt = now.toISOString();
-          out.push({ ...r });
+          out.push(snapshot(r));
         }
       return out;
     });

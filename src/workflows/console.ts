@@ -32,7 +32,7 @@ export class ConsoleGrants {
       const old = Object.values(d.consoleGrants).filter((g) => g.status === 'active' && g.user === identity.id && g.vm.id === vm.id);
       for (const g of old) Object.assign(g, { status: 'superseded', endedAt: now.toISOString() });
       d.consoleGrants[grant.id] = grant;
-      return old.map((g) => ({ ...g }));
+      return old.map((g) => structuredClone(g)); // as they were: the store's objects change later
     });
     // Under the old grant's id: that grant's trail must show how it ended (as a revoke would).
     for (const old of superseded)
