@@ -3,7 +3,8 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256 } from '../core/hash';
 import { fsyncDir } from '../state/durable-file';
-import { AuditEntrySchema, GENESIS_HASH, redactDeep, type AuditEntryInput, type AuditRecord } from './record';
+import { redactDeep } from '../core/redact';
+import { AuditEntrySchema, GENESIS_HASH, type AuditEntryInput, type AuditRecord } from './record';
 import { listSegments, segmentName } from './segments';
 
 export interface AuditLogOptions {

@@ -41,22 +41,3 @@ export function hashRecord(rec: Omit<AuditRecord, 'hash'> | AuditRecord): string
   const { hash: _h, ...body } = rec as AuditRecord;
   return sha256(canonicalJson(body));
 }
-
-/** Shapes of secrets that must never reach the log even if someone pastes one into chat. */
-const SECRET_PATTERNS: RegExp[] = [
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, // Slack tokens
-  /\bxapp-[A-Za-z0-9-]{10,}/g,
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/gi,
-  /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/g, // JWTs
-];
-export const redactSecrets = (s: string) => SECRET_PATTERNS.reduce((acc, re) => acc.replace(re, '[redacted]'), s);
-
-/** Every string anywhere in a value redacted: a secret may arrive in any field (a VM name, details). */
-export function redactDeep<T>(value: T): T {
-  if (typeof value === 'string') return redactSecrets(value) as T;
-  if (value instanceof Date) return value.toISOString() as T; // canonical JSON would write {}
-  if (Array.isArray(value)) return value.map(redactDeep) as T;
-  if (value && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
-  return value;
-}

@@ -10,6 +10,7 @@ import type { AnyCommand, Authz, CommandContext, Services } from './command';
 import { isVmbotError, notPermittedMessage, VmbotError, type ErrorCode } from './errors';
 import { parseCommand, truncate } from './parser';
 import { helpReply, unknownCommandReply } from './help';
+import { redactSecrets } from './redact';
 import { RequestSchema, type Delivery, type Reply, type ReplyStatus, type Request } from './types';
 
 export interface PipelineDeps {
@@ -56,7 +57,9 @@ export class Pipeline {
       });
       return { status: 'invalid', code: 'usage', text: `Invalid request: ${req.error.issues[0]?.message}`, auditId: rec.id };
     }
-    const request = req.data;
+    // User text is redacted once, here, before anything keeps or repeats it: state (reasons,
+    // idempotent replies), notices to others, replies and the audit log all derive from it.
+    const request: Request = { ...req.data, text: redactSecrets(req.data.text) };
     const key = request.idempotencyKey && `${request.principal}|${request.idempotencyKey}`;
     const seen = key ? this.deps.store.data.idempotency[key] : undefined;
     // Copies both ways: the reply kept in state must not share objects with one an adapter holds.

@@ -1,3 +1,4 @@
+import { redactDeep } from '../core/redact';
 import type { Notice } from '../core/types';
 
 /**
@@ -12,8 +13,11 @@ export class Notices {
     return () => this.listeners.delete(fn);
   }
 
-  async send(notice: Notice): Promise<void> {
-    if (!notice.to.length) return;
+  async send(input: Notice): Promise<void> {
+    if (!input.to.length) return;
+    // User text in a notice was redacted at the pipeline's entry; this catches anything a
+    // workflow quotes from elsewhere (a backend error) before it goes to other people.
+    const notice = redactDeep(input);
     for (const fn of this.listeners) {
       try {
         await fn(notice);
