@@ -12,7 +12,10 @@ import { exitCodeFor } from './core/pipeline';
 import { plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
 import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
+import { accessCsv, accessDiff, accessReport, accessText, diffCsv, diffText, reviewedUsers } from './policy/access';
 import { PolicyEvaluator } from './policy/evaluator';
+import { inventoryHosts, readInventory } from './hyperv/index';
+import { loadInventoryFile } from './hyperv/simulator';
 import { explain, policyJsonSchema } from './policy/explain';
 import { loadPolicyFile } from './policy/loader';
 import { formatZodIssues } from './policy/loader';
@@ -25,7 +28,13 @@ const USAGE = `vmbot — delegated Hyper-V guest administration from chat
                                                  one request through the full pipeline
                                                  exit: 0 done/pending, 2 invalid, 3 denied, 4 failed
   vmbot policy lint <file>                       validate a policy (schema, references, S 4.413)
-  vmbot policy explain --as <principal> <text>   what would be decided, and why (nothing runs)
+  vmbot policy explain --as <principal> [--inventory <file>] <text>
+                                                 what would be decided, and why (nothing runs)
+  vmbot policy access [--user U] [--vm V] [--format text|csv|json] [--inventory <file>]
+                                                 access review: who may do which operation on which VM,
+                                                 and the assignment that grants it
+  vmbot policy diff <old> <new> [--user U] [--vm V] [--format text|csv|json]
+                                                 permissions a policy change adds and removes, per person
   vmbot policy schema [--out <file>]             JSON Schema of the policy for editors
   vmbot policy export jea <file> --out <dir> [--group DOMAIN\\group]
                                                  JEA role capability + session configuration for the hosts
@@ -114,11 +123,12 @@ async function policy(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'explain') {
-    const { values, positionals } = leadingOptions(rest, ['as', 'policy'], ['json']);
-    if (!values.as || !positionals.length) throw new VmbotError('usage', 'Usage: vmbot policy explain --as <principal> [--policy <file>] <command text>');
+    const { values, positionals } = leadingOptions(rest, ['as', 'policy', 'inventory'], ['json']);
+    if (!values.as || !positionals.length) throw new VmbotError('usage', 'Usage: vmbot policy explain --as <principal> [--policy <file>] [--inventory <file>] <command text>');
     const file = values.policy ?? loadConfig().VMBOT_POLICY;
     const ev = new PolicyEvaluator(loadPolicyFile(file).policy);
-    const x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '));
+    const inventory = values.inventory ? inventoryHosts(loadInventoryFile(values.inventory)) : undefined;
+    const x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '), { inventory });
     if (values.json) console.log(JSON.stringify(x));
     else {
       console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : 'not in the policy'}`);
@@ -137,7 +147,8 @@ async function policy(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'export') return policyExport(rest);
-  throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | schema | export jea <file> --out <dir>');
+  if (sub === 'access' || sub === 'diff') return policyAccess(sub, rest);
+  throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | access | diff <old> <new> | schema | export jea <file> --out <dir>');
 }
 
 /**
@@ -160,7 +171,47 @@ function leadingOptions(args: string[], valued: string[], flags: string[]) {
     } else if (name && flags.includes(name)) values[name] = true;
     else break;
   }
-  return { values: values as { as?: string; policy?: string; json?: boolean }, positionals: args.slice(i) };
+  return { values: values as { as?: string; policy?: string; inventory?: string; json?: boolean }, positionals: args.slice(i) };
+}
+
+const ACCESS_USAGE = 'Usage: vmbot policy access [--policy <file>] [--inventory <file>] [--user U] [--vm V] [--format text|csv|json]';
+const DIFF_USAGE = 'Usage: vmbot policy diff <old policy> <new policy> [--inventory <file>] [--user U] [--vm V] [--format text|csv|json]';
+
+/**
+ * `policy access` (who may do what on which VM, and the assignment that grants it) and
+ * `policy diff` (what a policy change adds and removes, person by person). VMs come from
+ * --inventory or the configured backend; decisions from the same evaluator as every request.
+ */
+async function policyAccess(sub: 'access' | 'diff', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true, strict: true,
+    options: { policy: { type: 'string' }, inventory: { type: 'string' }, user: { type: 'string' }, vm: { type: 'string' }, format: { type: 'string' } },
+  });
+  const usage = sub === 'access' ? ACCESS_USAGE : DIFF_USAGE;
+  const format = values.format ?? 'text';
+  if (!['text', 'csv', 'json'].includes(format)) throw new VmbotError('usage', `--format must be text, csv or json. ${usage}`);
+  if (sub === 'access' && positionals.length) throw new VmbotError('usage', `Unexpected "${positionals[0]}". ${usage}`);
+  if (sub === 'diff' && (positionals.length !== 2 || values.policy)) throw new VmbotError('usage', `policy diff compares two policy files. ${usage}`);
+  const inventory = values.inventory ? inventoryHosts(loadInventoryFile(values.inventory)) : await readInventory(loadConfig());
+  const filter = { user: values.user, vm: values.vm };
+  if (values.vm && !inventory.some((v) => v.name.toLowerCase() === values.vm!.toLowerCase()))
+    throw new VmbotError('usage', `No VM "${values.vm}" in the inventory (${inventory.length} VMs${values.inventory ? ` in ${values.inventory}` : ' from the configured backend'}).`);
+  const load = (file: string) => {
+    const loaded = loadPolicyFile(file);
+    for (const w of loaded.warnings) console.error(`${file}: ${w.path}: warning: ${w.message}`);
+    return new PolicyEvaluator(loaded.policy);
+  };
+  if (sub === 'access') {
+    const ev = load(values.policy ?? loadConfig().VMBOT_POLICY);
+    if (values.user && !ev.policy.users[values.user] && !Object.keys(ev.policy.users).some((u) => u.toLowerCase() === values.user!.toLowerCase()))
+      throw new VmbotError('usage', `No user "${values.user}" in the policy.`);
+    const rows = accessReport(ev, inventory, filter);
+    process.stdout.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : format === 'csv' ? accessCsv(rows) : accessText(rows, inventory.length, reviewedUsers(ev, filter)));
+    return 0;
+  }
+  const d = accessDiff(load(positionals[0]!), load(positionals[1]!), inventory, filter);
+  process.stdout.write(format === 'json' ? JSON.stringify(d, null, 2) + '\n' : format === 'csv' ? diffCsv(d) : diffText(d));
+  return 0;
 }
 
 const EXPORT_USAGE = 'Usage: vmbot policy export jea <policy file> --out <dir> [--group DOMAIN\\group]';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { csvCell } from '../core/csv';
 import { AuditKind, AuditOutcome, GENESIS_HASH, type AuditRecord } from './record';
 import { checkLine } from './chain';
 import { scanLines } from './lines';
@@ -80,13 +81,6 @@ export async function queryAudit(dir: string, q: AuditQuery): Promise<AuditRecor
 }
 
 const CSV_COLUMNS = ['id', 'time', 'kind', 'principal', 'user', 'channel', 'command', 'operation', 'vm', 'host', 'decision', 'reason', 'outcome', 'error', 'correlationId', 'intentId', 'prev', 'hash'] as const;
-
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  // Quote always; neutralise spreadsheet formulas (=, +, -, @) an attacker could type into chat.
-  const safe = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
-  return `"${safe.replace(/"/g, '""')}"`;
-};
 
 export function toCsv(records: AuditRecord[]): string {
   const rows = records.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','));

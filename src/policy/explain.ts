@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AnyCommand } from '../core/command';
 import { parseCommand } from '../core/parser';
-import type { PolicyEvaluator, Decision } from './evaluator';
+import type { PolicyEvaluator, Decision, VmTarget } from './evaluator';
 import { PolicySchema } from './schema';
 
 export interface Explanation {
@@ -14,12 +14,20 @@ export interface Explanation {
   notes: string[];
 }
 
+export interface ExplainOptions {
+  /**
+   * The VMs and their hosts (backend list or an inventory file). Given, explain decides as the
+   * pipeline does after its lookup: by name first, then with the VM's host (an unlisted VM is
+   * "no such VM"). Without it, a scope's host restriction is reported as a run-time condition.
+   */
+  inventory?: readonly Required<VmTarget>[];
+}
+
 /**
  * Dry run of identify + authorize, as `kubectl auth can-i` does: nothing runs, nothing is
- * audited. The host of a VM is unknown here, so a scope's host restriction is reported as a
- * condition checked at run time.
+ * audited.
  */
-export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[], principal: string, text: string): Explanation {
+export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[], principal: string, text: string, opts: ExplainOptions = {}): Explanation {
   const identity = policy.identify(principal);
   const parsed = parseCommand(text, commands);
   const base = { principal, user: identity?.id ?? null, notes: [] as string[] };
@@ -38,11 +46,19 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
       : held
         ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(identity.id, held).join(', ')}` }
         : { allow: false, reason: `no assignment grants ${anyOf.map((op) => `"${op}"`).join(' or ')}` };
-  } else if (authz.kind === 'visible') {
-    decision = policy.visible(identity.id, { name: authz.vm }, { requireHost: false });
   } else {
-    decision = authz.operations.map((op) => policy.decide(identity.id, op, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false })).find((d) => !d.allow)
-      ?? policy.decide(identity.id, authz.operations[0]!, { name: authz.vm }, { turnOff: authz.turnOff, requireHost: false });
+    const check = (vm: VmTarget, requireHost: boolean): Decision =>
+      authz.kind === 'visible'
+        ? policy.visible(identity.id, vm, { requireHost })
+        : authz.operations.map((op) => policy.decide(identity.id, op, vm, { turnOff: authz.turnOff, requireHost })).find((d) => !d.allow)
+          ?? policy.decide(identity.id, authz.operations[0]!, vm, { turnOff: authz.turnOff, requireHost });
+    decision = check({ name: authz.vm }, false);
+    if (decision.allow && opts.inventory) {
+      const vm = opts.inventory.find((v) => v.name.toLowerCase() === authz.vm.toLowerCase());
+      decision = vm ? check(vm, true) : { allow: false, reason: 'no such VM' };
+      if (vm) out.notes.push(`${vm.name} is on host ${vm.host}`);
+      return { ...out, decision };
+    }
   }
   const scope = decision.matched && policy.policy.scopes[decision.matched.scope];
   if (decision.allow && scope?.hosts) out.notes.push(`scope "${decision.matched!.scope}" also requires the VM to be on ${scope.hosts.join(' or ')} (checked against Hyper-V at run time)`);
