@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { AuditIndex } from './audit/index/index';
 import { AuditLog } from './audit/log';
 import { reconcileOpenIntents } from './audit/reconcile';
 import type { AuditRecord } from './audit/record';
@@ -20,6 +21,8 @@ export interface App {
   config: Config;
   pipeline: Pipeline;
   audit: AuditLog;
+  /** Query index derived from the audit log (caught up at start-up and before each query). */
+  auditIndex: AuditIndex;
   store: StateStore;
   backend: Backend;
   loaded: LoadedPolicy;
@@ -33,6 +36,9 @@ export interface App {
   tick(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where a data directory keeps its audit query index (derived; safe to delete). */
+export const auditIndexFile = (dataDir: string) => join(dataDir, 'audit-index.sqlite');
 
 export interface AppOptions {
   /** Replace the configured backend (tests). */
@@ -59,6 +65,9 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const backend = opts.backend ?? (await openBackend(config));
     opened.push(backend);
     const recovered = await reconcileOpenIntents(audit, backend);
+    // After recovery, so the records start-up wrote are indexed too.
+    const auditIndex = await AuditIndex.open(audit.dir, auditIndexFile(config.VMBOT_DATA_DIR));
+    opened.push(auditIndex);
     const notices = new Notices();
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
     const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices };
@@ -86,7 +95,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     });
     let closed = false;
     return {
-      config, pipeline, audit, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
+      config, pipeline, audit, auditIndex, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
       async close() {
         if (closed) return;
         closed = true;
@@ -94,6 +103,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
         await ticking;
         await backend.close();
         await audit.close();
+        await auditIndex.close();
         release();
       },
     };

@@ -2,9 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openApp } from './app';
+import { auditIndexFile, openApp } from './app';
 import { runLocalChat } from './adapters/local/chat';
-import { queryAuditDetailed, AuditQuerySchema, toCsv } from './audit/query';
+import { AuditIndex } from './audit/index/index';
+import { AuditQuerySchema, toCsv } from './audit/query';
 import { verifyAudit } from './audit/verify';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
@@ -42,6 +43,7 @@ const USAGE = `vmbot — delegated Hyper-V guest administration from chat
   vmbot audit query [--user U] [--vm V] [--operation O] [--outcome ok|failed|unknown|denied|invalid|pending]
                     [--kind K] [--since T] [--until T] [--limit N] [--format text|json|csv]
   vmbot audit export [--format json|csv] [--out <file>]
+  vmbot audit reindex                            rebuild the query index from the log (it is derived data)
 
 Configuration: VMBOT_* environment variables (see README).`;
 
@@ -261,7 +263,15 @@ async function audit(args: string[]): Promise<number> {
     const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
     if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
     if (!['text', 'json', 'csv'].includes(format)) throw new VmbotError('usage', '--format must be text, json or csv');
-    const { records, skipped, chainBreak } = await queryAuditDetailed(dir(loadConfig()), q.data);
+    const config = loadConfig();
+    const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
+    let result;
+    try {
+      result = await index.query(q.data);
+    } finally {
+      await index.close();
+    }
+    const { records, skipped, chainBreak } = result;
     // A record whose bytes are not the ones hashed is never shown; say so, loudly, where a script's output is not.
     for (const s of skipped)
       console.error(`WARNING: ${s.id !== null ? `record #${s.id}` : 'a line'} (${s.file} line ${s.line}) not shown: ${s.reason}.`);
@@ -278,7 +288,19 @@ async function audit(args: string[]): Promise<number> {
     } else process.stdout.write(text);
     return 0;
   }
-  throw new VmbotError('usage', 'Usage: vmbot audit verify | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file]');
+  if (sub === 'reindex') {
+    const config = loadConfig();
+    const t = Date.now();
+    const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
+    try {
+      const { added } = await index.rebuild();
+      console.log(`Rebuilt the audit index from the log: ${added} records in ${((Date.now() - t) / 1000).toFixed(1)} s (${auditIndexFile(config.VMBOT_DATA_DIR)}).`);
+    } finally {
+      await index.close();
+    }
+    return 0;
+  }
+  throw new VmbotError('usage', 'Usage: vmbot audit verify | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file] | reindex');
 }
 
 main(process.argv.slice(2)).then(
