@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { AuditIndex } from './audit/index/index';
 import { AuditLog } from './audit/log';
 import { reconcileOpenIntents } from './audit/reconcile';
+import { startAssurance, type AuditAssurance } from './audit/runtime';
 import type { AuditRecord } from './audit/record';
 import type { AnyCommand, Services } from './core/command';
 import type { Config } from './core/config';
@@ -23,6 +24,8 @@ export interface App {
   audit: AuditLog;
   /** Query index derived from the audit log (caught up at start-up and before each query). */
   auditIndex: AuditIndex;
+  /** Start-up verification, signed checkpoints, SIEM forwarding. */
+  assurance: AuditAssurance;
   store: StateStore;
   backend: Backend;
   loaded: LoadedPolicy;
@@ -61,6 +64,8 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
   try {
     const audit = await AuditLog.open(join(config.VMBOT_DATA_DIR, 'audit'), { segmentRecords: config.VMBOT_AUDIT_SEGMENT_RECORDS, clock });
     opened.push(audit);
+    const assurance = await startAssurance(config, audit, { clock });
+    opened.push(assurance);
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
     const backend = opts.backend ?? (await openBackend(config));
     opened.push(backend);
@@ -95,13 +100,14 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     });
     let closed = false;
     return {
-      config, pipeline, audit, auditIndex, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
+      config, pipeline, audit, auditIndex, assurance, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
       async close() {
         if (closed) return;
         closed = true;
         clearInterval(timer);
         await ticking;
         await backend.close();
+        await assurance.close();
         await audit.close();
         await auditIndex.close();
         release();

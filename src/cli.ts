@@ -6,7 +6,7 @@ import { auditIndexFile, openApp } from './app';
 import { runLocalChat } from './adapters/local/chat';
 import { AuditIndex } from './audit/index/index';
 import { AuditQuerySchema, toCsv } from './audit/query';
-import { verifyAudit } from './audit/verify';
+import { AUDIT_USAGE, auditKeygen, auditVerify } from './audit/cli';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
@@ -39,7 +39,7 @@ const USAGE = `vmbot — delegated Hyper-V guest administration from chat
   vmbot policy schema [--out <file>]             JSON Schema of the policy for editors
   vmbot policy export jea <file> --out <dir> [--group DOMAIN\\group]
                                                  JEA role capability + session configuration for the hosts
-  vmbot audit verify                             check the hash chain; names the first broken record
+${AUDIT_USAGE}
   vmbot audit query [--user U] [--vm V] [--operation O] [--outcome ok|failed|unknown|denied|invalid|pending]
                     [--kind K] [--since T] [--until T] [--limit N] [--format text|json|csv]
   vmbot audit export [--format json|csv] [--out <file>]
@@ -244,16 +244,8 @@ async function policyExport(args: string[]): Promise<number> {
 async function audit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const dir = (c: Config) => join(c.VMBOT_DATA_DIR, 'audit');
-  if (sub === 'verify') {
-    const r = await verifyAudit(dir(loadConfig()));
-    if (r.ok) {
-      console.log(`OK: ${r.records} records, chain intact. Head: #${r.head.id} ${r.head.hash}`);
-      return 0;
-    }
-    const b = r.broken!;
-    console.log(`BROKEN at ${b.file} line ${b.line}${b.id !== null ? ` (record #${b.id})` : ''}: ${b.reason}. ${r.records} records before it verified.`);
-    return EXIT_ERROR;
-  }
+  if (sub === 'verify') return auditVerify(rest, loadConfig());
+  if (sub === 'keygen') return auditKeygen(rest);
   if (sub === 'query' || sub === 'export') {
     const { values } = parseArgs({
       args: rest,
@@ -300,7 +292,7 @@ async function audit(args: string[]): Promise<number> {
     }
     return 0;
   }
-  throw new VmbotError('usage', 'Usage: vmbot audit verify | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file] | reindex');
+  throw new VmbotError('usage', 'Usage: vmbot audit verify [--pubkey <file>] [--checkpoints <file>] [--resume] | keygen --out <dir> | status | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file] | reindex');
 }
 
 main(process.argv.slice(2)).then(

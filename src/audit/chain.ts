@@ -88,8 +88,8 @@ export interface WalkOptions {
   lastSegmentOnly?: boolean;
   /** Heads to meet on the way (verified checkpoints), by record number. */
   anchors?: Anchor[];
-  /** Each genuine record, in order, after its checks passed. */
-  onRecord?: (rec: AuditRecord) => void;
+  /** Each genuine record, in order, after its checks passed; a returned text breaks the walk there, as the reason. */
+  onRecord?: (rec: AuditRecord) => string | void;
   /** Bytes read and total bytes to read. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -237,10 +237,14 @@ export async function walkChain(dir: string, opts: WalkOptions = {}): Promise<Wa
         }
         anchorsMet++;
       }
+      const objection = opts.onRecord?.(rec);
+      if (objection) {
+        broken = { file, line: l.line, id: rec.id, reason: objection };
+        return false;
+      }
       prevHash = rec.hash;
       expectedId++;
       records++;
-      opts.onRecord?.(rec);
       return true;
     };
     await scanLines(file, each, {

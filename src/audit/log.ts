@@ -15,8 +15,20 @@ export interface AuditLogOptions {
 
 type AuditEntry = ReturnType<typeof AuditEntrySchema.parse>;
 
+/** How far the log is on disk (written and fdatasync'd): readers behind the writer stop here. */
+export interface DurablePosition {
+  segment: number;
+  /** Bytes of that segment on disk. */
+  bytes: number;
+  /** Last durable record. */
+  id: number;
+  hash: string;
+}
+
 interface Pending {
   line: string;
+  id: number;
+  hash: string;
   /** This record opens segment N. */
   opens?: number;
   resolve: () => void;
@@ -42,6 +54,9 @@ export class AuditLog {
   private flushing: Promise<void> | null = null;
   private closed = false;
   private readonly open = new Map<number, AuditRecord>();
+  private durablePos: DurablePosition = { segment: 1, bytes: 0, id: 0, hash: GENESIS_HASH };
+  private readonly listeners = new Set<(d: DurablePosition) => void>();
+  private lastRec: AuditRecord | null = null;
   private readonly segmentRecords: number;
   private readonly clock: () => Date;
 
@@ -56,6 +71,7 @@ export class AuditLog {
     const torn = log.recoverTail();
     log.fh = await open(join(dir, segmentName(log.segment)), 'a', 0o600);
     fsyncDir(dir);
+    log.durablePos = { segment: log.segment, bytes: (await log.fh.stat()).size, id: log.seq, hash: log.lastHash };
     if (torn)
       await log.append({
         kind: 'event', correlationId: 'startup', operation: 'audit.recover', outcome: 'ok',
@@ -68,6 +84,30 @@ export class AuditLog {
   /** Last record's id and hash (for operators to note down and compare later). */
   get head(): { id: number; hash: string } {
     return { id: this.seq, hash: this.lastHash };
+  }
+
+  /** The segment that holds the head record. */
+  get headSegment(): number {
+    return this.segment;
+  }
+
+  /** The last record chained (null for an empty log). */
+  get last(): AuditRecord | null {
+    return this.lastRec;
+  }
+
+  /** What is on disk now. */
+  get durable(): DurablePosition {
+    return { ...this.durablePos };
+  }
+
+  /**
+   * Called after each group commit with the new durable position (checkpoints, the SIEM
+   * forwarder). Listeners run after the writers' promises resolve and must not throw or block.
+   */
+  onDurable(fn: (d: DurablePosition) => void): () => void {
+    this.listeners.add(fn);
+    return () => void this.listeners.delete(fn);
   }
 
   /** Intents with no result yet: after a crash, the actions whose outcome is unknown. */
@@ -87,10 +127,10 @@ export class AuditLog {
         kind: 'segment', correlationId: `segment-${this.segment}`, operation: 'audit.segment',
         details: { segment: this.segment, openIntents: this.openIntents() },
       }));
-      this.enqueue(header.line, opens).catch(() => undefined); // its failure surfaces through the record that follows
+      this.enqueue(header, opens).catch(() => undefined); // its failure surfaces through the record that follows
     }
-    const { rec, line } = this.chain(entry);
-    return this.enqueue(line).then(() => rec);
+    const chained = this.chain(entry);
+    return this.enqueue(chained).then(() => chained.rec);
   }
 
   /**
@@ -109,6 +149,7 @@ export class AuditLog {
     this.lastHash = rec.hash;
     this.segmentCount++;
     this.track(rec);
+    this.lastRec = rec;
     return { rec, line: `${canonical.slice(0, -1)},"hash":"${rec.hash}"}\n` };
   }
 
@@ -119,9 +160,9 @@ export class AuditLog {
       for (const i of (rec.details?.openIntents as AuditRecord[] | undefined) ?? []) this.open.set(i.id, i);
   }
 
-  private enqueue(line: string, opens?: number): Promise<void> {
+  private enqueue({ rec, line }: { rec: AuditRecord; line: string }, opens?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, opens, resolve, reject });
+      this.queue.push({ line, id: rec.id, hash: rec.hash, opens, resolve, reject });
       this.flushing ??= this.flush().finally(() => (this.flushing = null));
     });
   }
@@ -137,10 +178,16 @@ export class AuditLog {
           await this.fh?.close();
           this.fh = await open(join(this.dir, segmentName(batch[0]!.opens)), 'a', 0o600);
           fsyncDir(this.dir);
+          this.durablePos = { ...this.durablePos, segment: batch[0]!.opens, bytes: 0 };
         }
-        await this.fh!.write(batch.map((p) => p.line).join(''));
+        const text = batch.map((p) => p.line).join('');
+        await this.fh!.write(text);
         await this.fh!.datasync();
+        const last = batch[batch.length - 1]!;
+        this.durablePos = { segment: this.durablePos.segment, bytes: this.durablePos.bytes + Buffer.byteLength(text), id: last.id, hash: last.hash };
         for (const p of batch) p.resolve();
+        const d = this.durablePos;
+        for (const fn of this.listeners) fn(d);
       } catch (e) {
         for (const p of batch) p.reject(e);
       }
@@ -194,6 +241,7 @@ export class AuditLog {
         this.seq = rec.id;
         this.lastHash = rec.hash;
         this.track(rec);
+        this.lastRec = rec;
       }
       break;
     }

@@ -36,6 +36,23 @@ export const ConfigSchema = z.strictObject({
   VMBOT_HYPERV_HOSTS: list.default(['localhost']),
   VMBOT_JEA_ENDPOINT: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a session configuration name').optional(),
   VMBOT_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('warn'),
+  // Audit assurance (src/audit): signed checkpoints and SIEM forwarding; see README "Audit assurance".
+  /** Ed25519 private key (PEM) that signs checkpoints; must live outside the data directory. */
+  VMBOT_AUDIT_KEY_FILE: z.string().optional(),
+  /** Where signed checkpoints are appended (JSON Lines); default <data dir>/audit-checkpoints.jsonl. */
+  VMBOT_AUDIT_CHECKPOINTS: z.string().optional(),
+  VMBOT_AUDIT_CHECKPOINT_RECORDS: int(1, 10_000_000).default(1000),
+  VMBOT_AUDIT_CHECKPOINT_SECONDS: int(1, 86_400).default(300),
+  /** Syslog collector for every record, RFC 5424 with octet-counting framing: tcp://host:port or tls://host:port. */
+  VMBOT_AUDIT_SYSLOG: z.string().regex(/^(tcp|tls):\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be tcp://host:port or tls://host:port').optional(),
+  /** CA certificate(s) (PEM file) that the syslog collector's TLS certificate must chain to; default: the system's. */
+  VMBOT_AUDIT_SYSLOG_CA: z.string().optional(),
+  /** HTTP JSON collector (Splunk HEC-style event endpoint) for every record. */
+  VMBOT_AUDIT_HTTP_URL: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+  /** Its token (a secret: environment only), sent as "Authorization: Splunk <token>". */
+  VMBOT_AUDIT_HTTP_TOKEN: z.string().optional(),
+  /** CA certificate(s) (PEM file) for an https collector; default: the system's. */
+  VMBOT_AUDIT_HTTP_CA: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
