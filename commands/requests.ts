@@ -3,7 +3,7 @@ import { NoArgs } from './args';
 
 export default defineCommand({
   name: 'requests',
-  summary: 'Your new-VM requests, and the ones waiting for your decision',
+  summary: 'Your new-VM requests and the ones you decide: pending, then decided (history)',
   usage: 'requests',
   positional: [],
   schema: NoArgs,

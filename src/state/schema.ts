@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { VmRefSchema } from '../hyperv/backend';
 
-export const ApprovalStatus = z.enum(['pending', 'approved', 'denied', 'expired', 'created', 'failed']);
+/** cancelled: withdrawn by the requester while pending (no longer counts against the quota). */
+export const ApprovalStatus = z.enum(['pending', 'approved', 'denied', 'expired', 'created', 'failed', 'cancelled']);
 
 export const ApprovalRequestSchema = z.object({
   id: z.string(),

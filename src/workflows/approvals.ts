@@ -3,6 +3,8 @@ import type { Reply } from '../core/types';
 import { scopeHolds, type Identity } from '../policy/evaluator';
 import type { ApprovalRequest } from '../state/schema';
 import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
+import { queryAudit } from '../audit/query';
+import { joinAnd, plural } from '../core/text';
 
 const OPEN: ReadonlyArray<ApprovalRequest['status']> = ['pending', 'approved', 'created'];
 
@@ -78,7 +80,7 @@ export class Approvals {
     return {
       status: 'pending',
       title: `Request ${req.id}`,
-      text: `Request ${req.id} for ${req.name} (${req.template}) is waiting for ${req.required} approval${req.required > 1 ? 's' : ''} from ${who}. It expires ${fmtTime(req.expiresAt)}.`,
+      text: `Request ${req.id} for ${req.name} (${req.template}) is waiting for ${plural(req.required, 'approval')} from ${who}. It expires ${fmtTime(req.expiresAt)}. Type "request cancel ${req.id}" to withdraw it.`,
       fields: this.fields(req),
       data: { requestId: req.id, status: req.status },
     };
@@ -112,14 +114,14 @@ export class Approvals {
         await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'failed', text: `Your request ${id} for ${step.req.name} expired before it was approved.` } });
         throw new VmbotError('conflict', `Request ${id} has expired; nothing was created.`);
       case 'closed':
-        throw new VmbotError('conflict', `Request ${id} is already ${step.req.status}${step.req.deniedBy ? ` (by ${step.req.deniedBy})` : ''}; nothing more to decide.`);
+        throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(step.req)}; nothing more to decide.`);
       case 'again':
-        throw new VmbotError('conflict', `You have already approved ${id}; it needs ${step.req.required - step.req.approvals.length} more approval(s) from someone else.`);
+        throw new VmbotError('conflict', `You have already approved ${id}; it needs ${plural(step.req.required - step.req.approvals.length, 'more approval')} from someone else.`);
       case 'recorded': {
         await this.event(actor, step.req, 'request.approval', 'pending', `approval ${step.req.approvals.length} of ${step.req.required}`);
         const left = step.req.required - step.req.approvals.length;
-        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'pending', text: `${identity.id} approved your request ${id} for ${step.req.name}; ${left} more approval(s) needed.` } });
-        return { status: 'pending', text: `Approval recorded for ${id} (${step.req.approvals.length} of ${step.req.required}). It needs ${left} more approval(s) from another approver.`, data: { requestId: id, status: 'pending' } };
+        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'pending', text: `${identity.id} approved your request ${id} for ${step.req.name}; ${plural(left, 'more approval')} needed.` } });
+        return { status: 'pending', text: `Approval recorded for ${id} (${step.req.approvals.length} of ${step.req.required}). It needs ${plural(left, 'more approval')} from another approver.`, data: { requestId: id, status: 'pending' } };
       }
       case 'final':
         await this.event(actor, step.req, 'request.approval', 'ok', `final approval (${step.req.required} of ${step.req.required})`);
@@ -138,33 +140,130 @@ export class Approvals {
       Object.assign(cur, { status: 'denied', deniedBy: identity.id, denyReason: reason, decidedAt: at });
       return { ok: true, req: snapshot(cur) };
     });
-    if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${latest.status}; nothing more to decide.`);
+    if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(latest)}; nothing more to decide.`);
     await this.event(actor, latest, 'request.deny', 'ok', reason);
     await this.deps.notices.send({ to: [latest.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${latest.name}: ${reason}` } });
     return { status: 'done', text: `Request ${id} for ${latest.name} denied. ${latest.requester} has been told.`, data: { requestId: id, status: 'denied' } };
   }
 
-  /** Own requests, and pending ones the caller may decide. */
+  /**
+   * Own requests (every status), and the requests in scopes the caller may decide: pending ones
+   * to act on, decided ones as history. Finished requests say who decided and when; only
+   * pending ones have an expiry.
+   */
   list(identity: Identity): Reply {
-    const policy = this.policy;
-    const decidable = new Set(policy.scopesWith(identity.id, 'Approve Virtual Machine Request'));
+    const decidable = new Set(this.policy.scopesWith(identity.id, 'Approve Virtual Machine Request'));
     const rows = Object.values(this.deps.store.data.approvals)
-      .filter((r) => r.requester === identity.id || (r.status === 'pending' && decidable.has(r.scope) && r.requester !== identity.id))
+      .filter((r) => r.requester === identity.id || decidable.has(r.scope))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, 25);
-    if (!rows.length) return { status: 'done', text: 'No requests for you to see.', data: { requests: [] } };
-    const line = (r: ApprovalRequest) =>
-      `  ${r.id}  ${r.name.padEnd(12)} ${r.template.padEnd(10)} ${r.status.padEnd(8)} by ${r.requester}, ${r.approvals.length}/${r.required} approvals, expires ${fmtTime(r.expiresAt)}`;
-    const actions = rows
-      .filter((r) => r.status === 'pending' && r.requester !== identity.id && decidable.has(r.scope) && !r.approvals.some((a) => a.user === identity.id))
+    if (!rows.length) return { status: 'done', text: 'No requests for you to see. Type "help request" to ask for a new VM.', data: { requests: [] } };
+    const pending = rows.filter((r) => r.status === 'pending');
+    const done = rows.filter((r) => r.status !== 'pending');
+    const line = (r: ApprovalRequest) => `  ${r.id}  ${r.name.padEnd(12)} ${r.template.padEnd(10)} ${this.summaryOf(r)}`;
+    const parts = [
+      ...(pending.length ? ['Pending:', ...pending.map(line)] : []),
+      ...(done.length ? ['Decided:', ...done.map(line)] : []),
+    ];
+    const actions = pending
+      .filter((r) => r.requester !== identity.id && decidable.has(r.scope) && !r.approvals.some((a) => a.user === identity.id))
       .flatMap((r) => this.actionsFor(r));
     return {
       status: 'done',
       title: 'Requests',
-      text: `Requests:\n${rows.map(line).join('\n')}`,
+      text: `${parts.join('\n')}\nType "request show <id>" for one request in full.`,
       actions,
-      data: { requests: rows.map((r) => ({ id: r.id, name: r.name, template: r.template, status: r.status, requester: r.requester })) },
+      data: {
+        requests: rows.map((r) => ({
+          id: r.id, name: r.name, template: r.template, status: r.status, requester: r.requester,
+          approvals: r.approvals.map((a) => a.user), decidedBy: this.deciders(r), ...(r.denyReason ? { denyReason: r.denyReason } : {}),
+          ...(r.status === 'pending' ? { expiresAt: r.expiresAt } : { decidedAt: r.decidedAt ?? null }),
+        })),
+      },
     };
+  }
+
+  /** One request in full: sizing, reason, approvals so far, and its audit trail. Only for its requester and its approvers. */
+  async show(identity: Identity, id: string): Promise<Reply> {
+    const r = this.deps.store.data.approvals[id];
+    const mayDecide = r && this.policy.scopesWith(identity.id, 'Approve Virtual Machine Request').includes(r.scope);
+    // Someone else's request in a scope you do not decide reads like a missing one.
+    if (!r || (r.requester !== identity.id && !mayDecide)) throw new VmbotError('usage', `There is no request ${id} that you can see. Type "requests" for yours.`);
+    const trail = await queryAudit(this.deps.audit.dir, { correlationId: id });
+    const steps = trail
+      .filter((x) => x.kind !== 'intent')
+      .map((x) => `  #${x.id} ${fmtTime(x.time)}  ${x.user ?? x.principal ?? 'vmbot'}: ${trailWords(x)}`);
+    const fields = this.fields(r);
+    const pending = r.status === 'pending';
+    return {
+      status: 'done',
+      title: `Request ${r.id}`,
+      text: [
+        `Request ${r.id}: ${r.name} from ${r.template}, ${this.summaryOf(r)}.`,
+        ...fields.filter((f) => f.label !== 'Expires' || pending).map((f) => `${f.label}: ${f.value}`),
+        ...(steps.length ? ['Audit trail:', ...steps] : []),
+      ].join('\n'),
+      fields: fields.filter((f) => f.label !== 'Expires' || pending),
+      actions: pending && mayDecide && r.requester !== identity.id && !r.approvals.some((a) => a.user === identity.id) ? this.actionsFor(r) : [],
+      data: { requestId: r.id, status: r.status, auditIds: trail.map((x) => x.id) },
+    };
+  }
+
+  /** The requester withdraws a pending request: it stops counting against the quota; approvers are told. */
+  async cancel(identity: Identity, actor: Actor, id: string): Promise<Reply> {
+    const r = this.deps.store.data.approvals[id];
+    if (!r || r.requester !== identity.id) throw new VmbotError('usage', `There is no request ${id} of yours. Type "requests" for yours.`);
+    const at = this.now().toISOString();
+    const { ok, req: latest } = await this.deps.store.update((d) => {
+      const cur = d.approvals[id]!;
+      if (cur.status !== 'pending') return { ok: false, req: snapshot(cur) };
+      Object.assign(cur, { status: 'cancelled', decidedAt: at });
+      return { ok: true, req: snapshot(cur) };
+    });
+    if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(latest)}; it can no longer be withdrawn.`);
+    const approvers = this.policy.usersWith('Approve Virtual Machine Request', latest.scope).filter((u) => u !== identity.id);
+    await this.event(actor, latest, 'request.cancel', 'ok', 'withdrawn by the requester', { to: approvers });
+    await this.deps.notices.send({ to: approvers, reply: { status: 'done', text: `${identity.id} withdrew request ${id} for ${latest.name}; nothing to decide.`, data: { requestId: id, status: 'cancelled' } } });
+    return { status: 'done', text: `Request ${id} for ${latest.name} withdrawn. It no longer counts against your quota.`, data: { requestId: id, status: 'cancelled' } };
+  }
+
+  /** Who decided a finished request. */
+  private deciders(r: ApprovalRequest): string[] {
+    if (r.status === 'denied') return r.deniedBy ? [r.deniedBy] : [];
+    if (r.status === 'cancelled') return [r.requester];
+    if (r.status === 'approved' || r.status === 'created' || r.status === 'failed') return r.approvals.map((a) => a.user);
+    return [];
+  }
+
+  /** "denied by carol on …: "reason"", "created (approved by carol and erin)", "pending, 1 of 2 approvals, expires …". */
+  private summaryOf(r: ApprovalRequest): string {
+    const when = r.decidedAt ? ` on ${fmtTime(r.decidedAt)}` : '';
+    const by = joinAnd(this.deciders(r));
+    switch (r.status) {
+      case 'pending':
+        return `pending, requested by ${r.requester}, ${r.approvals.length} of ${plural(r.required, 'approval')}${r.approvals.length ? ` (${joinAnd(r.approvals.map((a) => a.user))})` : ''}, expires ${fmtTime(r.expiresAt)}`;
+      case 'denied':
+        return `denied by ${by || 'an approver'}${when}: "${r.denyReason ?? ''}" (requested by ${r.requester})`;
+      case 'cancelled':
+        return `withdrawn by ${r.requester}${when}`;
+      case 'expired':
+        return `expired${when} without enough approvals (requested by ${r.requester}, ${r.approvals.length} of ${r.required})`;
+      case 'approved':
+        return `approved by ${by}${when}, being created (requested by ${r.requester})`;
+      case 'created':
+        return `created${r.vm ? ` on ${r.vm.host}` : ''}, approved by ${by}${when} (requested by ${r.requester})`;
+      case 'failed':
+        return `approved by ${by}${when}, but creating it failed: ${r.error ?? 'see the audit log'} (requested by ${r.requester})`;
+    }
+  }
+
+  /** "created (approved by carol)", "denied (by carol)", for "already …" answers. */
+  private outcomeOf(r: ApprovalRequest): string {
+    const by = joinAnd(this.deciders(r));
+    if (r.status === 'expired') return 'expired';
+    if (r.status === 'cancelled') return `withdrawn by ${r.requester}`;
+    if (r.status === 'denied') return `denied by ${by || 'an approver'}`;
+    return `${r.status}${by ? ` (approved by ${by})` : ''}`;
   }
 
   /** Pending requests past their time become expired; the requester is told. */
@@ -225,7 +324,7 @@ export class Approvals {
       const vm = await this.deps.backend.create(spec);
       await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'created', vm: { id: vm.id, name: vm.name, host: vm.host } }));
       await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { vm: { id: vm.id, name: vm.name, host: vm.host } } });
-      await this.deps.notices.send({ to: [req.requester], reply: { status: 'done', text: `Your VM ${vm.name} (${req.template}) was created on ${vm.host} and is off. Type "start ${vm.name}" to boot it.` } });
+      await this.deps.notices.send({ to: [req.requester], reply: { status: 'done', text: `${joinAnd(req.approvals.map((a) => a.user))} approved your request ${req.id}: your VM ${vm.name} (${req.template}) was created on ${vm.host} and is off. Type "start ${vm.name}" to boot it.`, data: { requestId: req.id, status: 'created', vm: vm.name } } });
       return { status: 'done', text: `Approved ${req.id}: ${vm.name} created on ${vm.host} from ${req.template}. ${req.requester} has been told.`, data: { requestId: req.id, status: 'created', vm: vm.name } };
     } catch (e) {
       const err = e instanceof VmbotError ? e : new VmbotError('failed', 'Hyper-V could not create the VM.', String(e));
@@ -252,7 +351,7 @@ export class Approvals {
       { label: 'Host', value: r.host },
       { label: 'Requested by', value: r.requester },
       { label: 'Reason', value: r.reason ?? '—' },
-      { label: 'Approvals', value: `${r.approvals.length} of ${r.required}` },
+      { label: 'Approvals', value: `${r.approvals.length} of ${r.required}${r.approvals.length ? `: ${joinAnd(r.approvals.map((a) => `${a.user} (${fmtTime(a.at)})`))}` : ''}` },
       { label: 'Expires', value: fmtTime(r.expiresAt) },
     ];
   }
@@ -268,10 +367,23 @@ export class Approvals {
     return {
       status: 'pending',
       title,
-      text: `${r.requester} requests ${r.name} from template ${r.template}${r.reason ? ` ("${r.reason}")` : ''}. Request ${r.id}, ${r.required} approval(s) needed, expires ${fmtTime(r.expiresAt)}.`,
+      text: `${r.requester} requests ${r.name} from template ${r.template}${r.reason ? ` ("${r.reason}")` : ''}. Request ${r.id}, ${plural(r.required, 'approval')} needed, expires ${fmtTime(r.expiresAt)}.`,
       fields: this.fields(r),
       actions: this.actionsFor(r),
       data: { requestId: r.id },
     };
   }
+}
+
+/** One audit record of a request's trail, in words. */
+function trailWords(x: { kind: string; operation: string | null; outcome: string | null; reason: string | null; error: string | null }): string {
+  const op = x.operation ?? '';
+  const words: Record<string, string> = {
+    'Request Virtual Machine': 'requested', 'request.notify': 'approvers notified', 'request.approval': 'approval',
+    'request.deny': 'denied', 'request.expire': 'expired', 'request.cancel': 'withdrew', 'Create Virtual Machine': 'create VM',
+    'Approve Virtual Machine Request': 'decision',
+  };
+  const what = words[op] ?? op;
+  const detail = x.error ?? x.reason;
+  return `${what} → ${x.outcome ?? '-'}${detail ? ` (${detail})` : ''}`;
 }
