@@ -19,18 +19,20 @@ export default defineCommand({
     const roles = p.assignments
       .filter((a) => a.users.includes(id) || a.groups.some((g) => user.groups.includes(g)))
       .map((a) => `${a.role} in ${a.scope} (${p.scopes[a.scope]?.vms.join(', ')})`);
+    const grants = ctx.services.consoles.describe(id);
     const fields = [
       { label: 'User', value: user.displayName ? `${id} (${user.displayName})` : id },
       { label: 'Signed in as', value: ctx.request.principal },
       { label: 'Windows account', value: user.windowsAccount ?? 'none (console access unavailable)' },
       { label: 'Roles', value: roles.length ? roles.join('; ') : 'none' },
+      { label: 'Console access', value: grants.length ? grants.join('; ') : 'none active' },
     ];
     return {
       status: 'done',
       title: 'whoami',
       text: fields.map((f) => `${f.label}: ${f.value}`).join('\n'),
       fields,
-      data: { principal: ctx.request.principal, user: id, roles },
+      data: { principal: ctx.request.principal, user: id, roles, consoleGrants: grants },
     };
   },
 });

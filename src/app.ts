@@ -87,6 +87,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
       (ticking ??= (async () => {
         try {
           await services.consoles.revokeDue();
+          await services.consoles.warnDue();
           await services.approvals.expireDue();
         } finally {
           ticking = null;

@@ -125,7 +125,8 @@ describe('console access', () => {
     const revoke = (await records(app, grantId(r))).filter((x) => x.operation === 'console.revoke');
     expect(revoke[0]).toMatchObject({ principal: 'vmbot', vm: 'web01', host: 'hv01', details: { account: ALICE } });
     expect(revoke[1]!.intentId).toBe(revoke[0]!.id);
-    expect(notices).toEqual([{ to: ['alice'], reply: expect.objectContaining({ text: 'Your console access to web01 has expired.' }) }]);
+    // The "ends soon" warning (settings.console.warnMinutes) came first, at minute 9.
+    expect(notices.map((n) => [n.to, n.reply.text])).toEqual([[['alice'], expect.stringContaining('ends at 2026-11-23 09:10 UTC (1 min left)')], [['alice'], 'Your console access to web01 has expired.']]);
 
     await app.tick(); // nothing left to do: no second revoke
     expect((await records(app, grantId(r))).filter((x) => x.operation === 'console.revoke')).toHaveLength(2);

@@ -94,11 +94,13 @@ export const SettingsSchema = z
       .strictObject({
         defaultMinutes: z.number().int().min(1).default(30),
         maxMinutes: z.number().int().min(1).default(240),
+        /** A notice this many minutes before a grant ends (0: none); only for grants longer than that. */
+        warnMinutes: z.number().int().min(0).default(5),
       })
-      .default({ defaultMinutes: 30, maxMinutes: 240 }),
+      .default({ defaultMinutes: 30, maxMinutes: 240, warnMinutes: 5 }),
     requests: z.strictObject({ expireHours: z.number().positive().default(72) }).default({ expireHours: 72 }),
   })
-  .default({ console: { defaultMinutes: 30, maxMinutes: 240 }, requests: { expireHours: 72 } });
+  .default({ console: { defaultMinutes: 30, maxMinutes: 240, warnMinutes: 5 }, requests: { expireHours: 72 } });
 
 export const PolicySchema = z.strictObject({
   version: z.literal(1),

@@ -36,6 +36,8 @@ export const ConsoleGrantSchema = z.object({
   /** superseded: replaced by a newer grant (an extension) for the same user and VM. */
   status: z.enum(['active', 'revoked', 'expired', 'superseded']),
   endedAt: z.string().optional(),
+  /** When the "ends soon" notice went out (at most once per grant). */
+  warnedAt: z.string().optional(),
   /** Revocation failed (host down): kept active and retried by the revoker. */
   lastError: z.string().optional(),
 });

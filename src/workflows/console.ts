@@ -59,6 +59,65 @@ export class ConsoleGrants {
     };
   }
 
+  /** The caller's active grants, soonest end first. */
+  active(userId: string): ConsoleGrant[] {
+    const now = this.deps.clock().getTime();
+    return Object.values(this.deps.store.data.consoleGrants)
+      .filter((g) => g.status === 'active' && g.user === userId && Date.parse(g.expiresAt) > now)
+      .sort((a, b) => a.expiresAt.localeCompare(b.expiresAt));
+  }
+
+  /** "web01 until 2026-11-23 09:30 UTC (25 min left)" for each active grant. */
+  describe(userId: string): string[] {
+    const now = this.deps.clock().getTime();
+    return this.active(userId).map((g) => `${g.vm.name} for ${g.account} until ${fmtTime(g.expiresAt)} (${minutesLeft(g.expiresAt, now)} left)`);
+  }
+
+  /** `console` with no VM: your active grants and when each ends. */
+  list(identity: Identity): Reply {
+    const grants = this.active(identity.id);
+    if (!grants.length) return { status: 'done', text: 'You have no active console grants. Type "console <vm>" to get one.', data: { grants: [] } };
+    const lines = this.describe(identity.id);
+    return {
+      status: 'done',
+      title: 'Your console grants',
+      text: `Your console grants:\n${lines.map((l) => `  ${l}`).join('\n')}`,
+      fields: grants.map((g, i) => ({ label: g.vm.name, value: lines[i]!.slice(g.vm.name.length + 1) })),
+      data: { grants: grants.map((g) => ({ grantId: g.id, vm: g.vm.name, host: g.vm.host, account: g.account, expiresAt: g.expiresAt })) },
+    };
+  }
+
+  /**
+   * A notice `warnMinutes` before a grant ends (once per grant; not for grants that are no longer
+   * than the warning), so nobody loses a console session without a chance to extend it.
+   */
+  async warnDue(): Promise<number> {
+    const warn = this.deps.policy().policy.settings.console.warnMinutes;
+    if (!warn) return 0;
+    const now = this.deps.clock().getTime();
+    const due = await this.deps.store.update((d) => {
+      const out: ConsoleGrant[] = [];
+      for (const g of Object.values(d.consoleGrants)) {
+        const end = Date.parse(g.expiresAt);
+        if (g.status !== 'active' || g.warnedAt || end <= now || end - now > warn * 60_000) continue;
+        if (end - Date.parse(g.grantedAt) <= warn * 60_000) continue;
+        g.warnedAt = new Date(now).toISOString();
+        out.push({ ...g });
+      }
+      return out;
+    });
+    for (const g of due)
+      await this.deps.notices.send({
+        to: [g.user],
+        reply: {
+          status: 'done',
+          text: `Your console access to ${g.vm.name} ends at ${fmtTime(g.expiresAt)} (${minutesLeft(g.expiresAt, now)} left). Type "console ${g.vm.name} --minutes N" to extend it.`,
+          data: { grantId: g.id, vm: g.vm.name, expiresAt: g.expiresAt },
+        },
+      });
+    return due.length;
+  }
+
   async revoke(identity: Identity, actor: Actor, vm: VmInfo): Promise<Reply> {
     const active = Object.values(this.deps.store.data.consoleGrants).find((g) => g.status === 'active' && g.user === identity.id && g.vm.id === vm.id);
     if (!active) throw new VmbotError('usage', `You have no active console grant on ${vm.name}.`);
@@ -101,3 +160,9 @@ export class ConsoleGrants {
     });
   }
 }
+
+/** "25 min", "1 min", "less than a minute". */
+const minutesLeft = (end: string, now: number) => {
+  const m = Math.floor((Date.parse(end) - now) / 60_000);
+  return m < 1 ? 'less than a minute' : `${m} min`;
+};
