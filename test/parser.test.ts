@@ -60,13 +60,13 @@ describe('parser: quotes', () => {
 describe('parser: usage errors name the command usage', () => {
   test.each([
     ['an unknown option', 'start web01 --force', /Unknown option --force/, 'Usage: start <vm>'],
-    ['an option missing its value', 'console web01 --minutes', /--minutes needs a value/, 'Usage: console <vm>'],
+    ['an option missing its value', 'console web01 --minutes', /--minutes needs a value/, 'Usage: console [<vm>]'],
     ['an option followed by another option', 'request web03 --template --reason x', /--template needs a value/, 'Usage: request <name>'],
     ['a value given to a boolean option', 'stop web01 --turnoff=yes', /--turnoff takes no value/, 'Usage: stop <vm>'],
     ['too many words', 'start web01 web02', /Too many words/, 'Usage: start <vm>'],
     ['a missing VM', 'start', /^start needs the VM name\./, 'Usage: start <vm>'],
     ['a missing VM for stop', 'stop --turnoff', /^stop needs the VM name\./, 'Usage: stop <vm>'],
-    ['a non-number where a number belongs', 'console web01 --minutes ten', /minutes/, 'Usage: console <vm>'],
+    ['a non-number where a number belongs', 'console web01 --minutes ten', /minutes/, 'Usage: console [<vm>]'],
   ])('%s', (_what, text, message, usage) => {
     const e = usageError(text);
     expect(e.code).toBe('usage');
