@@ -14,9 +14,9 @@ import { plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
 import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
 import { accessCsv, accessDiff, accessReport, accessText, diffCsv, diffText, reviewedUsers } from './policy/access';
+import { loadInventory, SimulatedHyperV } from './hyperv/simulator';
 import { PolicyEvaluator } from './policy/evaluator';
 import { inventoryHosts, readInventory } from './hyperv/index';
-import { loadInventoryFile } from './hyperv/simulator';
 import { explain, policyJsonSchema } from './policy/explain';
 import { loadPolicyFile } from './policy/loader';
 import { formatZodIssues } from './policy/loader';
@@ -83,6 +83,8 @@ async function serve(): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
+  const inv = app.backend instanceof SimulatedHyperV ? app.backend.inventoryChanges : null;
+  if (inv) console.error(`VMBOT_SIM_INVENTORY changed since the last run, and wins: added ${inv.added.join(', ') || 'none'}; removed ${inv.removed.join(', ') || 'none'}; hardware changed ${inv.changed.join(', ') || 'none'}.`);
   const { revoked, expired, resumed } = app.startup;
   if (revoked + expired + resumed) console.error(`At start-up: ${plural(revoked, 'overdue console grant')} revoked, ${plural(expired, 'request')} expired, ${plural(resumed, 'approved request')} finished.`);
   await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER, notices: app.services.notices });
@@ -129,7 +131,7 @@ async function policy(args: string[]): Promise<number> {
     if (!values.as || !positionals.length) throw new VmbotError('usage', 'Usage: vmbot policy explain --as <principal> [--policy <file>] [--inventory <file>] <command text>');
     const file = values.policy ?? loadConfig().VMBOT_POLICY;
     const ev = new PolicyEvaluator(loadPolicyFile(file).policy);
-    const inventory = values.inventory ? inventoryHosts(loadInventoryFile(values.inventory)) : undefined;
+    const inventory = values.inventory ? inventoryHosts(loadInventory(values.inventory, '--inventory')) : undefined;
     const x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '), { inventory });
     if (values.json) console.log(JSON.stringify(x));
     else {
@@ -194,7 +196,7 @@ async function policyAccess(sub: 'access' | 'diff', args: string[]): Promise<num
   if (!['text', 'csv', 'json'].includes(format)) throw new VmbotError('usage', `--format must be text, csv or json. ${usage}`);
   if (sub === 'access' && positionals.length) throw new VmbotError('usage', `Unexpected "${positionals[0]}". ${usage}`);
   if (sub === 'diff' && (positionals.length !== 2 || values.policy)) throw new VmbotError('usage', `policy diff compares two policy files. ${usage}`);
-  const inventory = values.inventory ? inventoryHosts(loadInventoryFile(values.inventory)) : await readInventory(loadConfig());
+  const inventory = values.inventory ? inventoryHosts(loadInventory(values.inventory, '--inventory')) : await readInventory(loadConfig());
   const filter = { user: values.user, vm: values.vm };
   if (values.vm && !inventory.some((v) => v.name.toLowerCase() === values.vm!.toLowerCase()))
     throw new VmbotError('usage', `No VM "${values.vm}" in the inventory (${inventory.length} VMs${values.inventory ? ` in ${values.inventory}` : ' from the configured backend'}).`);

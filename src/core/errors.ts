@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'host_unreachable'
   | 'timeout'
   | 'already_exists'
+  /** A VM name that more than one VM answers to (on different hosts): never acted on. */
+  | 'ambiguous'
   | 'conflict'
   | 'config'
   | 'policy'

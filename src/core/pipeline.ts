@@ -47,7 +47,41 @@ export class Pipeline {
     this.clock = deps.clock ?? (() => new Date());
   }
 
+  /**
+   * Handle one request. Never rejects: an error anywhere (a backend lookup, a command, the
+   * idempotency store, even the audit log) becomes a `failed` reply and, where the log can
+   * still be written, a `failed` audit record. A request cannot take the serving process down.
+   */
   async handle(input: unknown, delivery: Delivery = {}): Promise<Reply> {
+    try {
+      return await this.handleRequest(input, delivery);
+    } catch (e) {
+      return this.lastResort(input, e);
+    }
+  }
+
+  /** What is left when a request failed outside the steps that audit their own failures. */
+  private async lastResort(input: unknown, e: unknown): Promise<Reply> {
+    const err = asVmbotError(e);
+    const req = input as Partial<Request> | null;
+    const str = (v: unknown) => (typeof v === 'string' ? truncate(v, 500) : null);
+    try {
+      const rec = await this.deps.audit.append({
+        kind: 'decision', correlationId: newCorrelationId(), principal: str(req?.principal), command: str(req?.text),
+        outcome: 'failed', error: auditError(err), reason: 'the request failed outside its own error handling',
+      });
+      return { status: 'failed', code: err.code, text: err.message, auditId: rec.id };
+    } catch (auditFailure) {
+      // Nothing may be done without an audit record, so nothing more is: say so, and tell the operator.
+      console.error(`vmbot: a request failed and could not be audited: ${auditError(err)}; audit log: ${auditFailure instanceof Error ? auditFailure.message : String(auditFailure)}`);
+      return {
+        status: 'failed', code: 'failed',
+        text: 'vmbot stopped this request because it could not be recorded in the audit log. Tell an administrator; the bot\'s own log has the cause.',
+      };
+    }
+  }
+
+  private async handleRequest(input: unknown, delivery: Delivery): Promise<Reply> {
     const req = RequestSchema.safeParse(input);
     if (!req.success) {
       const rec = await this.deps.audit.append({
@@ -106,7 +140,15 @@ export class Pipeline {
         text: `You (${request.principal}) are not known to vmbot, so you hold no rights. Ask a platform admin to add this identity to the policy.`,
       };
     }
-    const auth: Authorised = identity ? await this.authorize(policy, identity, authz) : { ok: true, decision: null };
+    let auth: Authorised;
+    try {
+      auth = identity ? await this.authorize(policy, identity, authz) : { ok: true, decision: null };
+    } catch (e) {
+      // The lookup failed (host down, timeout, a name on two hosts, a bug): nothing was done.
+      const err = lookupFailure(e, vmOf(authz));
+      const rec = await this.deps.audit.append({ ...audited, vm: vmOf(authz), outcome: 'failed', error: auditError(err) });
+      return { status: 'failed', code: err.code, text: err.message, auditId: rec.id };
+    }
     const vmName = (auth.ok ? auth.vm?.name : null) ?? vmOf(authz) ?? command.subject?.(args) ?? null;
     const withDecision = {
       ...audited, vm: vmName, host: auth.ok ? auth.vm?.host ?? null : null,
@@ -147,10 +189,12 @@ export class Pipeline {
       outcome = OUTCOME_OF[reply.status];
       if (reply.status !== 'done' && reply.status !== 'pending') error = reply.code ?? null;
     } catch (e) {
-      const err = asVmbotError(e);
+      // A read across every host (list) may fail on a host the caller knows nothing of: not named.
+      // Actions name their own host (the caller's VM, or the template host an approver decides on).
+      const err = !effect && !auth.vm ? hideOtherHosts(asVmbotError(e), undefined) : asVmbotError(e);
       reply = { status: STATUS_OF[err.code] ?? 'failed', code: err.code, text: err.message };
       outcome = err.code === 'timeout' && effect ? 'unknown' : OUTCOME_OF[reply.status];
-      error = `${err.code}: ${err.detail ?? err.message}`;
+      error = auditError(err);
     }
     const rec = await this.deps.audit.append({
       ...withDecision, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,
@@ -183,7 +227,7 @@ export class Pipeline {
     // Before touching the backend: a name outside every scope is denied without a lookup.
     const byName = check({ name: authz.vm }, false);
     if (!byName.allow) return this.turnOffDenial(policy, identity, authz, { name: authz.vm }, false) ?? denied(byName);
-    const vm = await this.deps.backend.get(authz.vm);
+    const vm = await this.withTimeout(this.deps.backend.get(authz.vm), false);
     if (!vm) return denied({ allow: false, reason: 'no such VM' });
     const full = check(vm, true);
     if (!full.allow) return this.turnOffDenial(policy, identity, authz, vm, true) ?? denied(full);
@@ -220,6 +264,31 @@ export class Pipeline {
 const vmOf = (a: Authz) => (a.kind === 'vm' || a.kind === 'visible' ? a.vm : null);
 
 export const newCorrelationId = () => `c-${randomUUID().slice(0, 8)}`;
+
+/** The audit log's `error`: code, and the detail an operator needs (which a user never sees). */
+const auditError = (err: VmbotError) => `${err.code}: ${err.detail ?? err.message}`;
+
+/**
+ * A host that does not answer is named to the caller only when it is the host of the VM they
+ * were authorised for; any other host (a lookup asks every host) may be outside their scope.
+ */
+function hideOtherHosts(err: VmbotError, vm: VmInfo | undefined, lookingUp?: string | null): VmbotError {
+  if (err.code !== 'host_unreachable') return err;
+  const detail = err.detail ? `${err.message} (${err.detail})` : err.message;
+  const text = vm
+    ? `The Hyper-V host ${vm.host} of ${vm.name} cannot be reached. Try again later or tell an administrator.`
+    : `A Hyper-V host did not answer${lookingUp ? ` while vmbot looked up ${lookingUp}` : ''}. Try again later or tell an administrator.`;
+  return new VmbotError('host_unreachable', text, detail);
+}
+
+/** A failed VM lookup, worded so it reveals no host and no other VM. */
+function lookupFailure(e: unknown, vm: string | null): VmbotError {
+  const err = asVmbotError(e);
+  if (err.code === 'host_unreachable') return hideOtherHosts(err, undefined, vm);
+  if (err.code === 'ambiguous' || err.code === 'timeout') return err; // worded for the caller already
+  const detail = isVmbotError(e) ? (err.detail ? `${err.message} (${err.detail})` : err.message) : err.detail;
+  return new VmbotError(err.code, `vmbot could not look up ${vm ?? 'the VM'} on Hyper-V. Try again later; the details are in the audit log.`, detail);
+}
 
 /** Unexpected errors become a generic failure; their text goes to the audit log only. */
 export function asVmbotError(e: unknown): VmbotError {

@@ -55,6 +55,23 @@ export function invalidStateError(name: string, state: string, action: string, d
   return new VmbotError('invalid_state', `Cannot ${action} ${name}: it ${already[state] ?? (known ? `is ${state}` : 'is not in a state that allows this')}.`, detail);
 }
 
+/**
+ * A name more than one VM answers to (one per host): refused, since acting on "the first" could
+ * hit a VM the caller must not touch. The message names neither host nor VM id, because the
+ * caller may have no right to know the other one exists there; the detail (audit log) does.
+ */
+export function ambiguousNameError(name: string, found: readonly VmRef[]): VmbotError {
+  return new VmbotError(
+    'ambiguous',
+    `vmbot will not act on ${name}: more than one VM on the Hyper-V hosts has that name. An administrator must rename one; the details are in the audit log.`,
+    `VM name ${name} found ${found.length} times: ${found.map((v) => `${v.host}:${v.id}`).join(', ')}`,
+  );
+}
+
+/** A host that does not answer (the same words from every backend). */
+export const hostUnreachableError = (host: string | undefined, detail?: string) =>
+  new VmbotError('host_unreachable', `The Hyper-V host${host ? ` ${host}` : ''} cannot be reached. Try again later or tell an administrator.`, detail);
+
 export type StopMode = 'shutdown' | 'turnoff';
 
 /**
@@ -82,13 +99,13 @@ export type NewVmSpec = z.infer<typeof NewVmSpecSchema>;
 
 /**
  * The Hyper-V surface the bot uses, nothing more. Implementations throw VmbotError with codes
- * not_found, invalid_state, access_denied, host_unreachable, timeout, already_exists or failed.
+ * not_found, invalid_state, access_denied, host_unreachable, timeout, already_exists, ambiguous or failed.
  */
 export interface Backend {
   readonly kind: 'simulator' | 'powershell';
   /** Every VM on every configured host. */
   list(): Promise<VmInfo[]>;
-  /** Exact, case-insensitive name lookup; null when no VM has that name. */
+  /** Exact, case-insensitive name lookup on every host; null when no VM has that name, `ambiguous` when several do. */
   get(name: string): Promise<VmInfo | null>;
   /** Start (Off/Saved -> Running); resolves once the VM is Running. */
   start(vm: VmRef): Promise<VmInfo>;

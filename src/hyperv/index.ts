@@ -6,14 +6,14 @@ import { VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import type { Backend } from './backend';
 import { PowerShellBackend } from './powershell/backend';
-import { DEFAULT_INVENTORY, loadInventoryFile, SimulatedHyperV, type Inventory } from './simulator';
+import { DEFAULT_INVENTORY, InventorySchema, loadInventory, SimulatedHyperV, type Inventory } from './simulator';
 
 /** The configured backend: the simulator (embedded default) or PowerShell against real hosts. */
 export async function openBackend(config: Config): Promise<Backend> {
   if (config.VMBOT_BACKEND === 'simulator') {
     return SimulatedHyperV.open({
       file: join(config.VMBOT_DATA_DIR, 'simulator.json'),
-      inventory: config.VMBOT_SIM_INVENTORY ? loadInventoryFile(config.VMBOT_SIM_INVENTORY) : undefined,
+      inventory: config.VMBOT_SIM_INVENTORY ? loadInventory(config.VMBOT_SIM_INVENTORY) : undefined,
       latencyMs: config.VMBOT_SIM_LATENCY_MS,
     });
   }
@@ -38,7 +38,7 @@ export async function readInventory(config: Config): Promise<{ name: string; hos
       if (!r.success) throw new VmbotError('config', formatZodIssues(file, r.error).join('\n'));
       return r.data.vms.map(({ name, host }) => ({ name, host }));
     }
-    return inventoryHosts(config.VMBOT_SIM_INVENTORY ? loadInventoryFile(config.VMBOT_SIM_INVENTORY) : DEFAULT_INVENTORY);
+    return inventoryHosts(config.VMBOT_SIM_INVENTORY ? loadInventory(config.VMBOT_SIM_INVENTORY) : DEFAULT_INVENTORY);
   }
   const backend = await openBackend(config);
   try {
@@ -48,4 +48,4 @@ export async function readInventory(config: Config): Promise<{ name: string; hos
   }
 }
 
-export const inventoryHosts = (inv: Inventory) => inv.map(({ name, host }) => ({ name, host }));
+export const inventoryHosts = (inv: Inventory) => InventorySchema.parse(inv).vms.map(({ name, host }) => ({ name, host }));

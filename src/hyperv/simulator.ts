@@ -6,7 +6,7 @@ import { VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import { durableJsonAdapter } from '../state/json-adapter';
 import {
-  canStart, canStop, invalidStateError, NewVmSpecSchema, VmNameSchema, VmStateSchema,
+  ambiguousNameError, canStart, canStop, hostUnreachableError, invalidStateError, NewVmSpecSchema, VmNameSchema, VmStateSchema,
   type Backend, type NewVmSpec, type StopMode, type VmInfo, type VmRef, type VmState,
 } from './backend';
 
@@ -21,11 +21,43 @@ const SimVmSchema = z.object({
   /** False models a guest without the shutdown integration service: graceful stop fails. */
   guestShutdown: z.boolean().default(true),
   startedAt: z.string().optional(),
+  /** Created through an approved request: kept when the inventory file changes. */
+  created: z.boolean().optional(),
 });
 type SimVm = z.infer<typeof SimVmSchema>;
 
-export const InventorySchema = z.array(SimVmSchema.partial({ id: true, state: true }));
+/** How a simulated host behaves: down (every call to it fails as WinRM would), or slow. */
+const HostBehaviourSchema = z.strictObject({
+  unreachable: z.boolean().default(false),
+  /** Added to every call that reaches this host (lookups, list, actions), in ms. */
+  latencyMs: z.number().int().min(0).max(3_600_000).default(0),
+});
+export type HostBehaviour = z.input<typeof HostBehaviourSchema>;
+
+const InventoryVmSchema = SimVmSchema.omit({ created: true }).partial({ id: true, state: true });
+const InventoryObjectSchema = z.strictObject({
+  vms: z.array(InventoryVmSchema),
+  hosts: z.record(z.string().min(1), HostBehaviourSchema).default({}),
+});
+
+/**
+ * The simulator's inventory: a list of VMs, or `{vms, hosts}` where `hosts` marks a host
+ * unreachable or slow (`{"hv02": {"unreachable": true}, "hv01": {"latencyMs": 5000}}`).
+ * One name on one host twice is an error; one name on two hosts is allowed (Hyper-V allows it,
+ * and the bot must refuse to act on such a name).
+ */
+export const InventorySchema = z
+  .union([z.array(InventoryVmSchema).transform((vms) => ({ vms, hosts: {} })), InventoryObjectSchema])
+  .superRefine((inv, ctx) => {
+    const seen = new Set<string>();
+    inv.vms.forEach((v, i) => {
+      const key = `${v.host.toLowerCase()}/${v.name.toLowerCase()}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['vms', i, 'name'], message: `a second VM named ${v.name} on host ${v.host}` });
+      seen.add(key);
+    });
+  });
 export type Inventory = z.input<typeof InventorySchema>;
+export type ParsedInventory = z.output<typeof InventorySchema>;
 
 const SimStateSchema = z.object({
   vms: z.array(SimVmSchema),
@@ -45,15 +77,49 @@ export const DEFAULT_INVENTORY: Inventory = [
   { name: 'dc01', host: 'hv01', state: 'Running' },
 ];
 
-export function loadInventoryFile(file: string): Inventory {
-  const r = InventorySchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-  if (!r.success) throw new VmbotError('config', formatZodIssues(file, r.error).join('\n'));
+/**
+ * VMBOT_SIM_INVENTORY: inline JSON (starts with `[` or `{`) or the path of a JSON file. Every
+ * problem is a config error naming the setting: a missing file, bad JSON, a wrong shape.
+ */
+export function loadInventory(value: string, setting = 'VMBOT_SIM_INVENTORY'): ParsedInventory {
+  const inline = /^\s*[[{]/.test(value);
+  const where = inline ? setting : `${setting} (${value})`;
+  let text = value;
+  if (!inline) {
+    try {
+      text = readFileSync(value, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
+    }
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new VmbotError('config', `${where}: not valid JSON (${(e as Error).message}).`);
+  }
+  const r = InventorySchema.safeParse(json);
+  if (!r.success) throw new VmbotError('config', formatZodIssues(where, r.error).join('\n'));
   return r.data;
+}
+
+/** What a changed inventory did to a simulator that already had state. */
+export interface InventoryChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
 }
 
 export interface SimulatorOptions {
   /** Where VM state survives restarts; in memory when omitted. */
   file?: string;
+  /**
+   * The VMs and hosts. Given explicitly (VMBOT_SIM_INVENTORY), it wins at every start: VMs it
+   * lists exist with its hardware, others are removed (except VMs the bot created); only power
+   * state and console grants carry over from the state file. Omitted, the fixture seeds a new
+   * state file and the state file wins after that.
+   */
   inventory?: Inventory;
   /** Time a start or graceful stop takes, in ms. */
   latencyMs?: number;
@@ -62,27 +128,32 @@ export interface SimulatorOptions {
 /** Transitional states the host finishes on its own while the bot is down. */
 const SETTLED: Partial<Record<VmState, VmState>> = { Starting: 'Running', Stopping: 'Off', Saving: 'Saved', Pausing: 'Paused', Resuming: 'Running' };
 
+const vmKey = (v: { name: string; host: string }) => `${v.host.toLowerCase()}/${v.name.toLowerCase()}`;
+const HARDWARE = ['generation', 'cpuCount', 'memoryMB', 'guestShutdown'] as const;
+
 /**
  * A Hyper-V host in software: real state names and transitions, latency, and the errors a
- * real host gives (unknown VM, invalid state, failed guest shutdown).
+ * real host gives (unknown VM, invalid state, failed guest shutdown, a host that does not
+ * answer, a name on two hosts).
  */
 export class SimulatedHyperV implements Backend {
   readonly kind = 'simulator' as const;
   private constructor(
     private readonly db: Low<SimState>,
     private readonly latencyMs: number,
+    private readonly hosts: Map<string, z.infer<typeof HostBehaviourSchema>>,
+    /** What a changed VMBOT_SIM_INVENTORY did at this start (null: no explicit inventory, or nothing changed). */
+    readonly inventoryChanges: InventoryChanges | null,
   ) {}
 
   static async open(opts: SimulatorOptions = {}): Promise<SimulatedHyperV> {
-    const seed = (): SimState => ({
-      vms: InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY).map((v) => ({
-        ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off',
-        // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
-        ...(v.state === 'Running' && !v.startedAt ? { startedAt: new Date().toISOString() } : {}),
-      })),
-      console: {},
-      consoleUntil: {},
+    const inventory = InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY);
+    const fresh = (v: (typeof inventory.vms)[number]): SimVm => ({
+      ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off',
+      // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
+      ...(v.state === 'Running' && !v.startedAt ? { startedAt: new Date().toISOString() } : {}),
     });
+    const seed = (): SimState => ({ vms: inventory.vms.map(fresh), console: {}, consoleUntil: {} });
     const adapter = opts.file
       ? durableJsonAdapter(opts.file, (v) => {
           const r = SimStateSchema.safeParse(v);
@@ -92,6 +163,7 @@ export class SimulatedHyperV implements Backend {
       : { read: async () => null, write: async () => undefined };
     const db = new Low<SimState>(adapter, seed());
     await db.read();
+    const changes = opts.inventory && db.data.vms.length ? applyInventory(db.data, inventory.vms.map(fresh)) : null;
     for (const vm of db.data.vms) {
       const settled = SETTLED[vm.state];
       if (!settled) continue;
@@ -101,20 +173,56 @@ export class SimulatedHyperV implements Backend {
       vm.state = settled;
     }
     await db.write();
-    return new SimulatedHyperV(db, opts.latencyMs ?? 400);
+    const hosts = new Map(Object.entries(inventory.hosts).map(([h, b]) => [h.toLowerCase(), HostBehaviourSchema.parse(b)]));
+    const changed = changes && changes.added.length + changes.removed.length + changes.changed.length ? changes : null;
+    return new SimulatedHyperV(db, opts.latencyMs ?? 400, hosts, changed);
+  }
+
+  /** Mark a host down or slow while running (tests, demos); the inventory's `hosts` does it at start. */
+  setHost(host: string, behaviour: HostBehaviour): void {
+    this.hosts.set(host.toLowerCase(), HostBehaviourSchema.parse(behaviour));
+  }
+
+  /** Every host the simulator knows: those with VMs and those named in the inventory. */
+  private allHosts(): string[] {
+    return [...new Set([...this.db.data.vms.map((v) => v.host.toLowerCase()), ...this.hosts.keys()])];
+  }
+
+  /**
+   * A call reaching `hosts`, as the PowerShell backend makes one per host in parallel: it takes
+   * as long as the slowest, and fails if any of them does not answer.
+   */
+  private reach(hosts: string[]): Promise<void> | void {
+    const behaviour = hosts.map((h) => ({ host: h, ...(this.hosts.get(h.toLowerCase()) ?? { unreachable: false, latencyMs: 0 }) }));
+    const down = behaviour.find((b) => b.unreachable);
+    const fail = () => {
+      if (down) throw hostUnreachableError(down.host, `simulated: host ${down.host} is marked unreachable in the inventory`);
+    };
+    const slowest = Math.max(0, ...behaviour.map((b) => b.latencyMs));
+    // Synchronous when the hosts are healthy, so state changes keep their order (Starting is seen at once).
+    if (!slowest) return fail();
+    return new Promise<void>((r) => setTimeout(r, slowest)).then(fail);
   }
 
   private info(vm: SimVm): VmInfo {
-    const { guestShutdown: _g, startedAt, ...rest } = vm;
+    const { guestShutdown: _g, startedAt, created: _c, ...rest } = vm;
     // Uptime only for a running VM whose boot time is known (Get-VM reports 0 for any other).
     const uptimeSec = vm.state === 'Running' && startedAt ? Math.max(0, Math.floor((Date.now() - Date.parse(startedAt)) / 1000)) : undefined;
     return { ...rest, ...(uptimeSec !== undefined ? { uptimeSec } : {}) };
   }
 
-  private find(ref: VmRef): SimVm {
-    const vm = this.db.data.vms.find((v) => v.id === ref.id);
-    if (!vm) throw new VmbotError('not_found', `Hyper-V was unable to find a virtual machine with name "${ref.name}".`);
-    return vm;
+  /**
+   * The VM acted on. Synchronous unless its host is slow, so a healthy simulator changes state
+   * in call order (a start is seen as Starting at once); await the result only when it is a promise.
+   */
+  private find(ref: VmRef): SimVm | Promise<SimVm> {
+    const lookup = () => {
+      const vm = this.db.data.vms.find((v) => v.id === ref.id);
+      if (!vm) throw new VmbotError('not_found', `Hyper-V was unable to find a virtual machine with name "${ref.name}".`);
+      return vm;
+    };
+    const reached = this.reach([ref.host]);
+    return reached ? reached.then(lookup) : lookup();
   }
 
   private async set(vm: SimVm, state: VmState): Promise<void> {
@@ -128,17 +236,23 @@ export class SimulatedHyperV implements Backend {
   }
 
   async list(): Promise<VmInfo[]> {
+    const reached = this.reach(this.allHosts());
+    if (reached) await reached;
     return this.db.data.vms.map((v) => this.info(v));
   }
 
   async get(name: string): Promise<VmInfo | null> {
+    const reached = this.reach(this.allHosts());
+    if (reached) await reached;
     const lower = name.toLowerCase();
-    const vm = this.db.data.vms.find((v) => v.name.toLowerCase() === lower);
-    return vm ? this.info(vm) : null;
+    const found = this.db.data.vms.filter((v) => v.name.toLowerCase() === lower);
+    if (found.length > 1) throw ambiguousNameError(name, found);
+    return found[0] ? this.info(found[0]) : null;
   }
 
   async start(ref: VmRef): Promise<VmInfo> {
-    const vm = this.find(ref);
+    const found = this.find(ref);
+    const vm = found instanceof Promise ? await found : found;
     if (!canStart(vm.state)) throw invalidState(vm, 'start');
     await this.set(vm, 'Starting');
     await this.wait();
@@ -147,7 +261,8 @@ export class SimulatedHyperV implements Backend {
   }
 
   async stop(ref: VmRef, mode: StopMode): Promise<VmInfo> {
-    const vm = this.find(ref);
+    const found = this.find(ref);
+    const vm = found instanceof Promise ? await found : found;
     if (!canStop(vm.state, mode)) throw invalidState(vm, mode === 'turnoff' ? 'turn off' : 'shut down');
     if (mode === 'turnoff') {
       await this.set(vm, 'Off');
@@ -162,7 +277,8 @@ export class SimulatedHyperV implements Backend {
   }
 
   async grantConsole(ref: VmRef, account: string, until?: Date): Promise<void> {
-    const vm = this.find(ref);
+    const found = this.find(ref);
+    const vm = found instanceof Promise ? await found : found;
     if (until) (this.db.data.consoleUntil[vm.id] ??= {})[account.toLowerCase()] = until.toISOString();
     const list = (this.db.data.console[vm.id] ??= []);
     if (!list.some((a) => a.toLowerCase() === account.toLowerCase())) list.push(account);
@@ -170,7 +286,8 @@ export class SimulatedHyperV implements Backend {
   }
 
   async revokeConsole(ref: VmRef, account: string): Promise<void> {
-    const vm = this.find(ref);
+    const found = this.find(ref);
+    const vm = found instanceof Promise ? await found : found;
     const list = this.db.data.console[vm.id] ?? [];
     this.db.data.console[vm.id] = list.filter((a) => a.toLowerCase() !== account.toLowerCase());
     delete this.db.data.consoleUntil[vm.id]?.[account.toLowerCase()];
@@ -179,20 +296,24 @@ export class SimulatedHyperV implements Backend {
 
   /** Who may connect to the VM, and until when the bot meant it (tests check grants here). */
   async consoleGrants(ref: VmRef): Promise<Array<{ account: string; until: string | null }>> {
-    const vm = this.find(ref);
+    const found = this.find(ref);
+    const vm = found instanceof Promise ? await found : found;
     return (this.db.data.console[vm.id] ?? []).map((account) => ({ account, until: this.db.data.consoleUntil[vm.id]?.[account.toLowerCase()] ?? null }));
   }
 
   async consoleAccess(ref: VmRef): Promise<string[]> {
-    return [...(this.db.data.console[this.find(ref).id] ?? [])];
+    return [...(this.db.data.console[(await this.find(ref)).id] ?? [])];
   }
 
   async create(input: NewVmSpec): Promise<VmInfo> {
     const spec = NewVmSpecSchema.parse(input);
-    if (await this.get(spec.name)) throw new VmbotError('already_exists', `A VM named ${spec.name} already exists.`);
+    const reached = this.reach([spec.host]);
+    if (reached) await reached;
+    if (this.db.data.vms.some((v) => v.name.toLowerCase() === spec.name.toLowerCase()))
+      throw new VmbotError('already_exists', `A VM named ${spec.name} already exists.`);
     const vm: SimVm = {
       id: randomUUID(), name: spec.name, host: spec.host, state: 'Off', generation: spec.generation,
-      cpuCount: spec.cpuCount, memoryMB: spec.memoryMB, guestShutdown: true,
+      cpuCount: spec.cpuCount, memoryMB: spec.memoryMB, guestShutdown: true, created: true,
     };
     this.db.data.vms.push(vm);
     await this.db.write();
@@ -203,3 +324,35 @@ export class SimulatedHyperV implements Backend {
 }
 
 const invalidState = (vm: SimVm, action: string) => invalidStateError(vm.name, vm.state, action);
+
+/**
+ * Make the simulator's VMs what the inventory lists (it wins), keeping what happened to them:
+ * power state, uptime and console grants of a VM still listed on the same host, and VMs the
+ * bot created. Returns the changes, so start-up can say them instead of ignoring the file.
+ */
+function applyInventory(data: SimState, listed: SimVm[]): InventoryChanges {
+  const before = new Map(data.vms.map((v) => [vmKey(v), v]));
+  const changes: InventoryChanges = { added: [], removed: [], changed: [] };
+  const vms: SimVm[] = [];
+  for (const want of listed) {
+    const had = before.get(vmKey(want));
+    if (!had || had.created) {
+      vms.push(want);
+      changes.added.push(`${want.name}@${want.host}`);
+      continue;
+    }
+    before.delete(vmKey(want));
+    if (HARDWARE.some((k) => had[k] !== want[k])) changes.changed.push(`${want.name}@${want.host}`);
+    vms.push({ ...want, id: had.id, state: had.state, startedAt: had.startedAt });
+  }
+  for (const old of before.values()) {
+    if (old.created) vms.push(old);
+    else {
+      changes.removed.push(`${old.name}@${old.host}`);
+      delete data.console[old.id];
+      delete data.consoleUntil[old.id];
+    }
+  }
+  data.vms = vms;
+  return changes;
+}

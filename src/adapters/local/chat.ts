@@ -41,11 +41,16 @@ export async function runLocalChat(pipeline: Pipeline, opts: LocalChatOptions): 
         say(`You are now local:${user}.`);
       } else say('Usage: /as <user>, e.g. /as bob');
     } else if (text) {
-      const reply = await pipeline.handle(
-        { principal: `local:${user}`, text, channel: { kind: 'local', id: 'terminal' } },
-        { progress: (r: Reply) => void say(renderText(r)) },
-      );
-      say(renderText(reply));
+      // handle() answers every failure itself; this guard only keeps the terminal alive if a bug slips past it.
+      try {
+        const reply = await pipeline.handle(
+          { principal: `local:${user}`, text, channel: { kind: 'local', id: 'terminal' } },
+          { progress: (r: Reply) => void say(renderText(r)) },
+        );
+        say(renderText(reply));
+      } catch (e) {
+        say(`That failed inside vmbot: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     prompt();
   }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { packageRoot } from '../../core/config';
 import { VmbotError } from '../../core/errors';
 import {
+  ambiguousNameError,
   NewVmSpecSchema, VmInfoSchema, VmRefSchema,
   type Backend, type NewVmSpec, type StopMode, type VmInfo, type VmRef,
 } from '../backend';
@@ -85,8 +86,7 @@ export class PowerShellBackend implements Backend {
 
   async get(name: string): Promise<VmInfo | null> {
     const found = (await Promise.all(this.hosts.map((host) => this.call({ op: 'get', host, name }, many(VmInfoSchema), { action: 'look up', vm: name, host })))).flat();
-    if (found.length > 1)
-      throw new VmbotError('failed', `More than one host has a VM named ${name}; an administrator must rename one.`, found.map((v) => `${v.host}:${v.id}`).join(', '));
+    if (found.length > 1) throw ambiguousNameError(name, found);
     return found[0] ?? null;
   }
 

@@ -1,5 +1,5 @@
 import { VmbotError } from '../../core/errors';
-import { invalidStateError } from '../backend';
+import { hostUnreachableError, invalidStateError } from '../backend';
 
 /** An error as VmbotRunner.psm1 returns it: ids and categories, which Windows does not localise. */
 export interface PsFailure {
@@ -33,7 +33,7 @@ export function mapPsFailure(f: PsFailure, call: PsCall): VmbotError {
   if (f.category === 'PermissionDenied' || f.category === 'SecurityError' || /AccessDenied|Unauthorized/i.test(id))
     return new VmbotError('access_denied', `The bot's service account was refused by Hyper-V${call.host ? ` on ${call.host}` : ''}. An administrator must check its rights.`, detail);
   if (f.category === 'ConnectionError' || f.category === 'ResourceUnavailable' || f.category === 'OpenError' || /WinRM|RemoteConnection|CimJob/i.test(id))
-    return new VmbotError('host_unreachable', `The Hyper-V host${call.host ? ` ${call.host}` : ''} cannot be reached. Try again later or tell an administrator.`, detail);
+    return hostUnreachableError(call.host, detail);
   if (id === 'VmbotInvalidArgument') return new VmbotError('failed', `The request to Hyper-V was refused as invalid.`, detail);
   return new VmbotError('failed', `Hyper-V could not ${call.action} ${vm}.`, detail);
 }
