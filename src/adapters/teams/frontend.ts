@@ -1,0 +1,384 @@
+import { join } from 'node:path';
+import express, { type RequestHandler, type Router } from 'express';
+import type { Logger } from 'pino';
+import {
+  CardFactory, CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsActivityHandler, TurnContext,
+  type Activity, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationParameters,
+  type ConversationReference,
+} from 'botbuilder';
+import type { Delivery, Reply, Request } from '../../core/types';
+import { COMMAND_VERB, readButton, readRefresh, REFRESH_VERB, renderCard, wantsCard, type ButtonClick } from './cards';
+import { ConversationStore } from './conversations';
+import type { TeamsSettings } from './settings';
+
+/**
+ * Microsoft Teams as a vmbot front-end: botbuilder's CloudAdapter at POST /api/messages on the
+ * one HTTP host. It maps the Teams user to `teams:<AAD object id>`, hands the pipeline the
+ * command (typed, or a card button's), and renders the reply: Adaptive Cards for structure,
+ * plain text otherwise. Private replies asked in a channel go to the user's 1:1 chat. Every
+ * botbuilder import stays in this folder (the Bot Framework SDK is archived; a move to its
+ * successor must be a one-folder change). No policy and no audit here.
+ */
+
+/** What the front-end needs from the serving process (a subset of the front-end seam's context). */
+export interface TeamsHost {
+  handle(request: Request & { inputs?: Record<string, string> }, delivery?: Delivery): Promise<Reply>;
+  principalsOf(user: string, kind: string): string[];
+  log: Logger;
+  http: { mount(path: string, handler: Router | RequestHandler): void };
+  config: { VMBOT_DATA_DIR: string };
+}
+
+export interface TeamsOptions {
+  /**
+   * Tests only: where the Bot Framework's OpenID metadata is read (default: botframework.com).
+   * Lets a test sign tokens with its own key and show that a foreign key is refused.
+   */
+  openIdMetadataUrl?: string;
+  /** Longest a button click holds Teams' invoke before answering "still working" (default 8 s). */
+  invokeWaitMs?: number;
+}
+
+interface Ref {
+  /** conversation id, activity id, service URL, topic */
+  c: string;
+  a: string;
+  s: string;
+  t?: string;
+}
+
+interface SentRefLike {
+  ref: string;
+}
+
+const AAD = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CHANNEL_AUDIENCE = 'https://api.botframework.com';
+const CARD = 'application/vnd.microsoft.card.adaptive';
+const MESSAGE = 'application/vnd.microsoft.activity.message';
+
+/** DESIGN: list, status, console grants and every denial are private. */
+export function isPrivate(reply: Reply): boolean {
+  const v = (reply as { visibility?: string }).visibility;
+  return v ? v === 'private' : reply.status !== 'done' && reply.status !== 'pending';
+}
+
+/** The command in a message: the bot's @mention removed (channels, group chats), whitespace tidied. */
+export function commandText(activity: Partial<Activity>): string {
+  const a = { ...activity, entities: activity.entities ? [...activity.entities] : undefined } as Activity;
+  const stripped = a.recipient ? TurnContext.removeRecipientMention(a) ?? a.text ?? '' : a.text ?? '';
+  // Teams may leave a second mention of the bot (pasted text) and non-breaking spaces.
+  const botName = activity.recipient?.name;
+  let text = stripped.replace(/&nbsp;|\u00A0/g, ' ');
+  if (botName) text = text.split(`<at>${botName}</at>`).join(' ');
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+export function activityFor(reply: Reply, opts: { refreshUserIds?: string[]; topic?: string } = {}): Partial<Activity> {
+  if (!wantsCard(reply)) return { type: 'message', text: reply.text, textFormat: 'plain' };
+  const refresh = opts.topic && opts.refreshUserIds?.length && reply.actions?.length ? { topic: opts.topic, userIds: opts.refreshUserIds } : undefined;
+  return {
+    type: 'message',
+    // What a notification or a client without cards shows.
+    summary: reply.text.split('\n')[0]!.slice(0, 200),
+    attachments: [CardFactory.adaptiveCard(renderCard(reply, { refresh }))],
+  };
+}
+
+export class TeamsFrontEnd {
+  readonly name = 'teams';
+  private host!: TeamsHost;
+  private adapter!: CloudAdapter;
+  private store!: ConversationStore;
+  private readonly bot: VmBot;
+  private stopped = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly settings: TeamsSettings, private readonly opts: TeamsOptions = {}) {
+    this.bot = new VmBot(this);
+  }
+
+  private get appId(): string {
+    return this.settings.mode === 'authenticated' ? this.settings.appId : '';
+  }
+
+  get log(): Logger {
+    return this.host.log;
+  }
+
+  async start(host: TeamsHost): Promise<void> {
+    this.host = host;
+    this.store = ConversationStore.open(join(host.config.VMBOT_DATA_DIR, 'teams-conversations.json'));
+    const s = this.settings;
+    // Overriding one endpoint makes botbuilder take every endpoint from the configuration, so
+    // the public cloud's values are restated (they are botbuilder's own defaults).
+    const metadata = this.opts.openIdMetadataUrl
+      ? {
+          ToBotFromChannelOpenIdMetadataUrl: this.opts.openIdMetadataUrl, ToBotFromEmulatorOpenIdMetadataUrl: this.opts.openIdMetadataUrl,
+          ToChannelFromBotLoginUrl: 'https://login.microsoftonline.com/botframework.com', ToChannelFromBotOAuthScope: CHANNEL_AUDIENCE,
+          ToBotFromChannelTokenIssuer: CHANNEL_AUDIENCE, OAuthUrl: CHANNEL_AUDIENCE, CallerId: 'urn:botframework:azure', ValidateAuthority: true,
+        }
+      : {};
+    const auth = new ConfigurationBotFrameworkAuthentication(
+      s.mode === 'authenticated'
+        ? { MicrosoftAppId: s.appId, MicrosoftAppPassword: s.password, MicrosoftAppTenantId: s.tenantId, MicrosoftAppType: 'SingleTenant', ...metadata }
+        : {},
+    );
+    this.adapter = new CloudAdapter(auth);
+    this.adapter.onTurnError = async (ctx, err) => {
+      host.log.error({ err: err instanceof Error ? err.message : String(err), activityType: ctx.activity.type }, 'Teams: turn failed');
+      if (ctx.activity.type === 'message') await ctx.sendActivity({ type: 'message', text: 'Something went wrong while handling that. The operator log has the details.', textFormat: 'plain' }).catch(() => undefined);
+    };
+    if (s.mode === 'dev')
+      host.log.warn(
+        'TEAMS DEV MODE (VMBOT_TEAMS_DEV=1): POST /api/messages accepts requests WITHOUT authentication. Anyone who can reach this address can act as any Teams user. Loopback only; never in production.',
+      );
+    else host.log.info({ appId: s.appId, tenantId: s.tenantId }, 'Teams: /api/messages checks every request\'s Bot Framework token (SingleTenant)');
+    const router = express.Router();
+    router.post('/', express.json({ limit: '512kb' }), (req, res) => void this.process(req, res));
+    host.http.mount('/api/messages', router);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** One POST: botbuilder authenticates, then the bot runs. Anything that fails before the bot ran is a 401. */
+  private async process(req: express.Request, res: express.Response): Promise<void> {
+    if (this.stopped) return void res.status(503).end();
+    let reached = false;
+    // botbuilder answers 500 for a token it cannot verify (a known key id with a bad signature):
+    // whatever stops a request before the bot runs is an authentication failure to the caller.
+    const guarded = new Proxy(res, {
+      get: (target, prop, receiver) => {
+        if (prop === 'status')
+          return (code: number) => {
+            if (!reached && code >= 500) {
+              this.host.log.warn({ status: 401, ip: req.ip }, 'Teams: request refused (authentication failed); nothing ran');
+              return target.status(401);
+            }
+            if (code === 401) this.host.log.warn({ status: 401, ip: req.ip }, 'Teams: request refused (no valid Bot Framework token); nothing ran');
+            return target.status(code);
+          };
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const work = this.adapter
+      .process(req, guarded as express.Response, async (ctx) => {
+        reached = true;
+        this.remember(ctx.activity);
+        await this.bot.run(ctx);
+      })
+      .catch((e) => {
+        this.host.log.error({ err: e instanceof Error ? e.message : String(e) }, 'Teams: request failed');
+        if (!res.headersSent) res.status(reached ? 500 : 401).end();
+      });
+    this.inFlight.add(work);
+    await work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** Remember who wrote from where: the 1:1 chat, the user's Teams id, tenant, service URL. */
+  private remember(a: Activity): void {
+    const aad = a.from?.aadObjectId;
+    const tenantId = a.conversation?.tenantId ?? (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
+    this.store.remember({
+      aad: aad && AAD.test(aad) ? aad : undefined, userId: a.from?.id, name: a.from?.name, tenantId, serviceUrl: a.serviceUrl,
+      botId: a.recipient?.id, personal: a.conversation?.conversationType === 'personal' ? a.conversation.id : undefined,
+    });
+  }
+
+  /** The caller's principal, or null (then a reply has been given). */
+  private async principal(ctx: TurnContext): Promise<string | null> {
+    const aad = ctx.activity.from?.aadObjectId;
+    if (aad && AAD.test(aad)) return `teams:${aad.toLowerCase()}`;
+    // Still through the pipeline, so the attempt is audited (as an invalid request).
+    await this.host.handle({ principal: 'teams:', text: ctx.activity.text ?? '', channel: { kind: 'teams', id: ctx.activity.conversation?.id?.slice(0, 200) ?? '' } });
+    this.host.log.warn({ from: ctx.activity.from?.id }, 'Teams: message without an Entra object id (guest or anonymous user); refused');
+    await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: 'vmbot cannot tell who you are: this message carries no Entra ID (Azure AD) object id. Guests and anonymous users cannot use vmbot.' });
+    return null;
+  }
+
+  /** Run one command for the caller and return the final reply; progress goes to this conversation. */
+  private async run(ctx: TurnContext, principal: string, text: string, inputs?: Record<string, string>): Promise<{ reply: Reply; progressId?: string }> {
+    let progressId: string | undefined;
+    const conv = ctx.activity.conversation;
+    const delivery: Delivery = {
+      progress: async (r: Reply) => {
+        // A private command (console) never shows progress in a channel.
+        if (isPrivate(r) && conv?.conversationType && conv.conversationType !== 'personal') return;
+        if (progressId) await ctx.updateActivity({ ...activityFor(r), id: progressId });
+        else progressId = (await ctx.sendActivity(activityFor(r)))?.id;
+      },
+    };
+    const reply = await this.host.handle(
+      { principal, text, inputs, channel: { kind: 'teams', id: conv?.id?.slice(0, 200) ?? '' }, idempotencyKey: ctx.activity.id ? `teams:${ctx.activity.id}`.slice(0, 200) : undefined },
+      delivery,
+    );
+    return { reply, progressId };
+  }
+
+  /** Show the final reply where it belongs: in place of the progress message, or privately. */
+  private async respond(ctx: TurnContext, reply: Reply, progressId?: string): Promise<void> {
+    const a = ctx.activity;
+    const type = a.conversation?.conversationType;
+    if (isPrivate(reply) && type && type !== 'personal') {
+      const sent = await this.sendToUser(a.from.aadObjectId!, activityFor(reply), a.from.id);
+      const who = a.from.name ? `${a.from.name}: ` : '';
+      const pointer = sent
+        ? `${who}I have answered you in our 1:1 chat.`
+        : `${who}I could not open a 1:1 chat with you, and I do not answer this in a channel. Add VM Bot for yourself (Apps > VM Bot > Add) and ask me there.`;
+      const msg = { type: 'message', text: pointer, textFormat: 'plain' } as Partial<Activity>;
+      if (progressId) await ctx.updateActivity({ ...msg, id: progressId });
+      else await ctx.sendActivity(msg);
+      return;
+    }
+    if (progressId) await ctx.updateActivity({ ...activityFor(reply), id: progressId });
+    else await ctx.sendActivity(activityFor(reply));
+  }
+
+  async onMessage(ctx: TurnContext): Promise<void> {
+    const a = ctx.activity;
+    const principal = await this.principal(ctx);
+    if (!principal) return;
+    // Action.Submit (clients without Universal Actions): a message whose value is the button's data.
+    if (a.value && typeof a.value === 'object' && !a.text?.trim()) {
+      const click = readButton(a.value);
+      if (!click) return void (await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: 'That button is not one of vmbot\'s.' }));
+      const { reply, progressId } = await this.run(ctx, principal, click.command, click.inputs);
+      await this.respond(ctx, reply, progressId);
+      // The card that was clicked shows the decision (the other approvers' cards follow via the outbox).
+      if (isDecision(click) && (reply.status === 'done' || reply.status === 'pending') && a.replyToId)
+        await ctx.updateActivity({ ...activityFor({ ...reply, actions: undefined, title: reply.title ?? 'Decided' }), id: a.replyToId }).catch(() => undefined);
+      return;
+    }
+    const text = commandText(a);
+    const { reply, progressId } = await this.run(ctx, principal, text);
+    await this.respond(ctx, reply, progressId);
+  }
+
+  async onCardAction(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const verb = value.action?.verb;
+    if (verb === REFRESH_VERB) {
+      const topic = readRefresh(value.action.data);
+      const latest = topic ? (this.store.topic(topic) as Reply | undefined) : undefined;
+      if (!topic || !latest) return { statusCode: 404, type: 'application/vnd.microsoft.error', value: { code: 'NotFound', message: 'vmbot has no current view of this card.' } as never };
+      return { statusCode: 200, type: CARD, value: renderCard(latest, { refresh: { topic, userIds: [ctx.activity.from.id] } }) as never };
+    }
+    if (verb !== COMMAND_VERB) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'NotSupported', message: `unknown verb ${verb}` } as never };
+    const click = readButton(value.action.data);
+    if (!click) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'not a vmbot button' } as never };
+    const principal = await this.principal(ctx);
+    if (!principal) return { statusCode: 200, type: MESSAGE, value: 'vmbot cannot tell who you are.' as never };
+    const work = (async () => {
+      const { reply, progressId } = await this.run(ctx, principal, click.command, click.inputs);
+      // VM buttons (start, stop, console) answer in the conversation like a typed command;
+      // approval cards answer on the card itself and in the clicker's toast.
+      if (!isDecision(click)) await this.respond(ctx, reply, progressId);
+      return reply;
+    })();
+    const waited = await Promise.race([work, sleep(this.opts.invokeWaitMs ?? 8000).then(() => null)]);
+    if (!waited) {
+      work.catch((e) => this.host.log.error({ err: String(e) }, 'Teams: card action failed'));
+      return { statusCode: 200, type: MESSAGE, value: 'Still working on it: the result follows in this chat.' as never };
+    }
+    const ok = waited.status === 'done' || waited.status === 'pending';
+    if (isDecision(click) && ok) return { statusCode: 200, type: CARD, value: renderCard({ ...waited, actions: undefined, title: waited.title ?? 'Decided' }) as never };
+    return { statusCode: 200, type: MESSAGE, value: waited.text as never };
+  }
+
+  /** The user's 1:1 chat with the bot: remembered, or opened now (tenant + AAD object id). */
+  private async personalChat(aad: string, userId?: string): Promise<Partial<ConversationReference> | null> {
+    const entry = this.store.user(aad);
+    const serviceUrl = entry?.serviceUrl ?? this.store.serviceUrl;
+    const tenantId = entry?.tenantId ?? (this.settings.mode === 'authenticated' ? this.settings.tenantId : this.store.tenantId);
+    const bot = { id: this.store.botId ?? (this.appId ? `28:${this.appId}` : '28:vmbot'), name: 'VM Bot' };
+    if (entry?.personal && serviceUrl)
+      return { channelId: 'msteams', serviceUrl, bot, conversation: { id: entry.personal, conversationType: 'personal', tenantId, isGroup: false, name: '' }, user: { id: entry.userId ?? aad, name: entry.name ?? '' } };
+    if (!serviceUrl) {
+      this.log.warn({ aad }, 'Teams: cannot reach this user yet: nobody has written to the bot since it started with this data directory, so the Teams service URL is unknown');
+      return null;
+    }
+    const params = {
+      isGroup: false, bot, tenantId, channelData: { tenant: { id: tenantId } },
+      members: [{ id: entry?.userId ?? userId ?? aad, name: '' }],
+    } as unknown as ConversationParameters;
+    let conversationId: string | undefined;
+    try {
+      await this.adapter.createConversationAsync(this.appId, 'msteams', serviceUrl, CHANNEL_AUDIENCE, params, async (tc) => {
+        conversationId = tc.activity.conversation.id;
+      });
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status === 403 || status === 404 || status === 400) {
+        this.log.warn(
+          { aad, status },
+          'Teams: cannot reach this user: opening a 1:1 chat was refused. VM Bot is probably not installed for them; install it for them (Teams admin centre: app setup policy) or ask them to add it.',
+        );
+        return null;
+      }
+      throw e;
+    }
+    if (!conversationId) return null;
+    this.store.remember({ aad, personal: conversationId, serviceUrl, tenantId });
+    return this.personalChat(aad, userId);
+  }
+
+  /** Send to a user's 1:1 chat; the id of the message sent, or null when the user cannot be reached. */
+  private async sendToUser(aad: string, activity: Partial<Activity>, userId?: string): Promise<{ id: string; conversationId: string; serviceUrl: string } | null> {
+    const ref = await this.personalChat(aad, userId);
+    if (!ref) return null;
+    let id: string | undefined;
+    await this.adapter.continueConversationAsync(this.appId, ref, async (tc) => {
+      id = (await tc.sendActivity(activity))?.id;
+    });
+    return id ? { id, conversationId: ref.conversation!.id, serviceUrl: ref.serviceUrl! } : null;
+  }
+
+  /** Outbox: a notice to one policy user, in their 1:1 chat. */
+  async deliverNotice(user: string, notice: { reply: Reply; topic?: string }): Promise<{ ref: string } | null> {
+    const aads = this.host.principalsOf(user, 'teams').map((p) => p.slice('teams:'.length)).filter((a) => AAD.test(a));
+    if (!aads.length) return null;
+    let first: { ref: string } | null = null;
+    for (const aad of aads) {
+      const entry = this.store.user(aad);
+      const activity = activityFor(notice.reply, { topic: notice.topic, refreshUserIds: entry?.userId ? [entry.userId] : undefined });
+      const sent = await this.sendToUser(aad, activity);
+      if (!sent) {
+        this.log.warn({ user, aad }, `Teams: notice for ${user} not delivered in Teams (user cannot be reached)`);
+        continue;
+      }
+      if (notice.topic && !this.store.topic(notice.topic)) this.store.setTopic(notice.topic, notice.reply);
+      first ??= { ref: JSON.stringify({ c: sent.conversationId, a: sent.id, s: sent.serviceUrl, ...(notice.topic ? { t: notice.topic } : {}) } satisfies Ref) };
+    }
+    return first;
+  }
+
+  /** Outbox: replace a card sent earlier (the request was decided: show who decided). */
+  async updateNotice(sent: SentRefLike, reply: Reply): Promise<void> {
+    const ref = JSON.parse(sent.ref) as Ref;
+    if (ref.t) this.store.setTopic(ref.t, reply);
+    const conversation = { id: ref.c, conversationType: 'personal', isGroup: false, name: '' };
+    await this.adapter.continueConversationAsync(this.appId, { channelId: 'msteams', serviceUrl: ref.s, conversation, bot: { id: this.store.botId ?? '', name: '' } }, async (tc) => {
+      await tc.updateActivity({ ...activityFor({ ...reply, actions: reply.actions ?? [] }), id: ref.a, conversation: conversation as never });
+    });
+  }
+}
+
+const isDecision = (click: ButtonClick) => /^(approve|deny):/.test(click.actionId);
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** botbuilder's activity routing; the work is in TeamsFrontEnd. */
+class VmBot extends TeamsActivityHandler {
+  constructor(private readonly fe: TeamsFrontEnd) {
+    super();
+    this.onMessage(async (ctx, next) => {
+      await this.fe.onMessage(ctx);
+      await next();
+    });
+  }
+
+  protected override onAdaptiveCardInvoke(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    return this.fe.onCardAction(ctx, value);
+  }
+}

@@ -1,0 +1,86 @@
+import { readAuditRecords } from './support/audit';
+import { activities, AAD, CHANNEL, personalChatId, startTeamsRig, type TeamsRig } from './support/teams';
+
+let rig: TeamsRig;
+let act: ReturnType<typeof activities>;
+beforeEach(async () => {
+  rig = await startTeamsRig();
+  act = activities(rig.connector.url);
+});
+afterEach(() => rig.close());
+
+/** What a user sees in a conversation: each message's text, or its card's text blocks. */
+const shown = (conversationId: string) =>
+  rig.connector.in(conversationId).map((m) => {
+    const card = m.activity.attachments?.[0]?.content;
+    return card ? JSON.stringify(card) : (m.activity.text as string);
+  });
+const cardOf = (m: { activity: any }) => m.activity.attachments?.[0]?.content;
+
+describe('Teams: messages through POST /api/messages (dev mode, connector stand-in)', () => {
+  it('allowed: "vm start web01" in a personal chat shows "starting…", then that message becomes the final state', async () => {
+    const res = await rig.post(act.personal('alice', 'vm start web01'));
+    expect(res.status).toBe(200);
+    const [msg, ...rest] = rig.connector.in(personalChatId('alice'));
+    expect(rest).toEqual([]);
+    expect(msg!.history.map((h) => h.text)).toEqual(['web01 is starting…']);
+    expect(msg!.activity).toMatchObject({ text: 'web01 is running.', textFormat: 'plain' });
+    expect(await rig.app.backend.get('web01')).toMatchObject({ state: 'Running' });
+    // Dev mode sends nothing to the connector with credentials.
+    expect(rig.connector.calls.every((c) => c.authorization === undefined)).toBe(true);
+    const records = readAuditRecords(rig.app.config.VMBOT_DATA_DIR);
+    const result = records.find((r) => r.kind === 'result' && r.vm === 'web01')!;
+    expect(result).toMatchObject({ principal: `teams:${AAD.alice}`, user: 'alice', outcome: 'ok', channel: `teams:${personalChatId('alice')}` });
+  });
+
+  it('denied: a VM outside the scope gets the not-permitted reply and an audited denial, nothing runs', async () => {
+    await rig.post(act.personal('alice', 'stop db01'));
+    expect(shown(personalChatId('alice'))).toEqual(['You are not permitted to do that on db01, or there is no such VM.']);
+    expect(await rig.app.backend.get('db01')).toMatchObject({ state: 'Running' });
+    const records = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).filter((r) => r.vm === 'db01');
+    expect(records).toEqual([expect.objectContaining({ kind: 'decision', decision: 'deny', outcome: 'denied', user: 'alice' })]);
+  });
+
+  it('invalid: a command without its VM gets the usage', async () => {
+    await rig.post(act.personal('alice', 'start'));
+    expect(shown(personalChatId('alice'))[0]).toMatch(/vm is missing\. Usage: start <vm>/);
+  });
+
+  it('unregistered: a Teams user in no policy is told so, and the denial is audited under their principal', async () => {
+    await rig.post(act.personal('stranger', 'start web01'));
+    expect(shown(personalChatId('stranger'))[0]).toMatch(new RegExp(`You \\(teams:${AAD.stranger}\\) are not known to vmbot`));
+    const rec = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).at(-1)!;
+    expect(rec).toMatchObject({ principal: `teams:${AAD.stranger}`, user: null, decision: 'deny', outcome: 'denied' });
+    expect(await rig.app.backend.get('web01')).toMatchObject({ state: 'Off' });
+  });
+
+  it('a message without an Entra object id is refused with an explanation and audited as invalid', async () => {
+    const a = act.personal('alice', 'start web01') as any;
+    delete a.from.aadObjectId;
+    await rig.post(a);
+    expect(shown(personalChatId('alice'))[0]).toMatch(/cannot tell who you are/);
+    expect(readAuditRecords(rig.app.config.VMBOT_DATA_DIR).at(-1)).toMatchObject({ outcome: 'invalid' });
+    expect(await rig.app.backend.get('web01')).toMatchObject({ state: 'Off' });
+  });
+
+  it('channel: "@VM Bot start web01" runs with the mention removed, answered in the thread', async () => {
+    await rig.post(act.channel('alice', 'start web01'));
+    expect(shown(CHANNEL)).toEqual(['web01 is running.']);
+    expect(readAuditRecords(rig.app.config.VMBOT_DATA_DIR).find((r) => r.kind === 'intent')).toMatchObject({ command: 'start web01', user: 'alice' });
+  });
+
+  it('channel: a denial is never shown in the channel', async () => {
+    await rig.post(act.channel('alice', 'start db01'));
+    expect(shown(CHANNEL)).toEqual(['Alice: I have answered you in our 1:1 chat.']);
+    expect(JSON.stringify(rig.connector.in(CHANNEL))).not.toMatch(/db01|not permitted/);
+    expect(shown(rig.connector.personalChatOf('29:alice')!)).toEqual(['You are not permitted to do that on db01, or there is no such VM.']);
+  });
+
+  it('channel: when the 1:1 chat cannot be opened, the channel is told how to fix it, still without the answer', async () => {
+    rig.connector.notInstalled.add('29:alice');
+    await rig.post(act.channel('alice', 'start db01'));
+    expect(shown(CHANNEL)).toEqual([expect.stringMatching(/^Alice: I could not open a 1:1 chat with you, and I do not answer this in a channel\. Add VM Bot/)]);
+    expect(JSON.stringify(rig.connector.in(CHANNEL))).not.toMatch(/db01|not permitted/);
+    expect(rig.logs.some((l) => l.level === 'warn' && /cannot reach this user/.test(l.msg))).toBe(true);
+  });
+});
