@@ -23,6 +23,7 @@ export default defineCommand({
   operation: (a) => (!a.vm ? 'console.list' : a.revoke ? 'console.revoke' : 'Allow Input to Virtual Machine + Allow Output from Virtual Machine'),
   authz: ({ vm }) =>
     vm ? { kind: 'vm', vm, operations: ['Allow Input to Virtual Machine', 'Allow Output from Virtual Machine'] } : { kind: 'self', operation: 'Allow Input to Virtual Machine' },
+  visibility: 'private',
   effect: (a) => !!a.vm,
   run: async (ctx, a) =>
     !a.vm

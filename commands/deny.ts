@@ -7,6 +7,7 @@ export default defineCommand({
   summary: 'Deny a pending new-VM request, with a reason for the requester',
   usage: 'deny <request id> <reason>',
   positional: ['id', 'rest'],
+  inputs: { reason: 'rest' },
   schema: z
     .strictObject({ id: RequestIdSchema, rest: z.string().trim().min(3, 'a deny needs a reason the requester can act on (at least 3 characters)').max(500, 'the reason may have at most 500 characters') })
     .transform(({ id, rest }) => ({ id, reason: rest })),

@@ -11,6 +11,7 @@ export default defineCommand({
   shownWith: [],
   operation: () => 'help',
   authz: () => ({ kind: 'none' }),
+  visibility: 'private',
   effect: false,
   run: async (ctx, { topic }) => helpReply(ctx.commands, ctx.policy, ctx.identity, topic),
 });

@@ -13,6 +13,7 @@ export default defineCommand({
   shownWith: [...VM_OPERATIONS],
   operation: () => 'list',
   authz: () => ({ kind: 'self' }),
+  visibility: 'private',
   effect: false,
   async run(ctx) {
     // Filter before anything leaves this function: out-of-scope VMs are never shown or counted.

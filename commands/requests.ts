@@ -10,6 +10,7 @@ export default defineCommand({
   shownWith: ['Request Virtual Machine', 'Approve Virtual Machine Request'],
   operation: () => 'requests',
   authz: () => ({ kind: 'self', operation: ['Request Virtual Machine', 'Approve Virtual Machine Request'] }),
+  visibility: 'private',
   effect: false,
   run: async (ctx) => ctx.services.approvals.list(ctx.identity!),
 });

@@ -33,6 +33,7 @@ export default defineCommand({
   shownWith: [...VM_OPERATIONS],
   operation: () => 'status',
   authz: ({ vm }) => ({ kind: 'visible', vm }),
+  visibility: 'private',
   effect: false,
   async run(ctx) {
     const vm = ctx.vm!;

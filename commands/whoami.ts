@@ -10,6 +10,7 @@ export default defineCommand({
   shownWith: [],
   operation: () => 'whoami',
   authz: () => ({ kind: 'none' }),
+  visibility: 'private',
   effect: false,
   async run(ctx) {
     const { id, user } = ctx.identity ?? {};

@@ -17,6 +17,8 @@ import { ALL_COMMANDS } from '../commands/index';
 import { Approvals } from './workflows/approvals';
 import { ConsoleGrants } from './workflows/console';
 import { Notices } from './workflows/notices';
+import { Outbox } from './workflows/outbox';
+import { silentLogger, type Logger } from './log/logger';
 
 export interface App {
   config: Config;
@@ -31,6 +33,9 @@ export interface App {
   loaded: LoadedPolicy;
   policy(): PolicyEvaluator;
   services: Services;
+  /** Notices on their way to the front-ends (retry, backoff; held until a front-end is up). */
+  outbox: Outbox;
+  log: Logger;
   /** What start-up recovered: intents reconciled to outcome unknown. */
   recovered: AuditRecord[];
   /** Overdue console grants revoked, requests expired and approved requests finished at start-up. */
@@ -48,6 +53,8 @@ export interface AppOptions {
   backend?: Backend;
   commands?: readonly AnyCommand[];
   clock?: () => Date;
+  /** The operator log (default: silent). */
+  log?: Logger;
 }
 
 /**
@@ -74,6 +81,12 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const auditIndex = await AuditIndex.open(audit.dir, auditIndexFile(config.VMBOT_DATA_DIR));
     opened.push(auditIndex);
     const notices = new Notices();
+    const log = opts.log ?? silentLogger();
+    // Subscribed before start-up recovery, so its notices (expired requests, revoked grants)
+    // wait in the outbox until a front-end is up.
+    const outbox = new Outbox({ log: log.child({ component: 'outbox' }) });
+    notices.subscribe((n) => void outbox.enqueue(n));
+    notices.subscribeUpdates(({ topic, reply }) => outbox.update(topic, reply));
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
     const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices };
     // Overdue grants go first: access past its expiry is the one thing that must not wait.
@@ -101,11 +114,12 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     });
     let closed = false;
     return {
-      config, pipeline, audit, auditIndex, assurance, store, backend, loaded, policy: () => evaluator, services, recovered, startup, tick,
+      config, pipeline, audit, auditIndex, assurance, store, backend, loaded, policy: () => evaluator, services, outbox, log, recovered, startup, tick,
       async close() {
         if (closed) return;
         closed = true;
         clearInterval(timer);
+        outbox.stop();
         await ticking;
         await backend.close();
         await assurance.close();

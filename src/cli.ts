@@ -3,6 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditIndexFile, openApp } from './app';
+import { FRONT_ENDS } from './adapters/index';
+import { createLogger } from './log/logger';
+import { startServer } from './serve';
 import { runLocalChat } from './adapters/local/chat';
 import { AuditIndex } from './audit/index/index';
 import { AuditQuerySchema, toCsv } from './audit/query';
@@ -73,22 +76,34 @@ async function main(argv: string[]): Promise<number> {
 
 async function serve(): Promise<number> {
   const config = loadConfig();
-  const app = await openApp(config);
-  for (const w of app.loaded.warnings) console.error(`policy warning: ${w.path}: ${w.message}`);
-  if (app.recovered.length) console.error(`Recovered ${plural(app.recovered.length, 'interrupted action')}; see "vmbot audit query --outcome unknown".`);
-  const stop = async () => {
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
-  const inv = app.backend instanceof SimulatedHyperV ? app.backend.inventoryChanges : null;
-  if (inv) console.error(`VMBOT_SIM_INVENTORY changed since the last run, and wins: added ${inv.added.join(', ') || 'none'}; removed ${inv.removed.join(', ') || 'none'}; hardware changed ${inv.changed.join(', ') || 'none'}.`);
+  const log = createLogger(config.VMBOT_LOG_LEVEL);
+  const configured = FRONT_ENDS.map((f) => f(process.env, config)).filter((f) => f !== null);
+  // With no front-end configured, vmbot is the local chat; the HTTP host then only runs for
+  // health and metrics, and a taken port does not stop the chat.
+  const server = await startServer(config, { log, frontEnds: configured, httpOptional: true });
+  const { app } = server;
   const { revoked, expired, resumed } = app.startup;
-  if (revoked + expired + resumed) console.error(`At start-up: ${plural(revoked, 'overdue console grant')} revoked, ${plural(expired, 'request')} expired, ${plural(resumed, 'approved request')} finished.`);
-  await runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER, notices: app.services.notices });
-  await app.close();
+  // A terminal user reads plain lines; a service's operator reads the structured log.
+  const say = configured.length ? (msg: string) => log.warn(msg) : (msg: string) => console.error(msg);
+  for (const w of app.loaded.warnings) say(`policy warning: ${w.path}: ${w.message}`);
+  if (app.recovered.length) say(`Recovered ${plural(app.recovered.length, 'interrupted action')}; see "vmbot audit query --outcome unknown".`);
+  const inv = app.backend instanceof SimulatedHyperV ? app.backend.inventoryChanges : null;
+  if (inv) say(`VMBOT_SIM_INVENTORY changed since the last run, and wins: added ${inv.added.join(', ') || 'none'}; removed ${inv.removed.join(', ') || 'none'}; hardware changed ${inv.changed.join(', ') || 'none'}.`);
+  if (revoked + expired + resumed) say(`At start-up: ${plural(revoked, 'overdue console grant')} revoked, ${plural(expired, 'request')} expired, ${plural(resumed, 'approved request')} finished.`);
+  if (configured.length) log.info({ policy: config.VMBOT_POLICY, backend: app.backend.kind, dataDir: config.VMBOT_DATA_DIR }, 'serving');
+  else console.error(`Policy ${config.VMBOT_POLICY}, backend ${app.backend.kind}, data in ${config.VMBOT_DATA_DIR}`);
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => void server.stop().then(resolve, (e) => (log.error({ error: String(e) }, 'shutdown failed'), resolve()));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  if (!configured.length) {
+    await Promise.race([runLocalChat(app.pipeline, { user: config.VMBOT_LOCAL_USER, notices: app.services.notices }), stopped]);
+    await server.stop();
+    return 0;
+  }
+  log.info({ frontEnds: configured.map((f) => f.name) }, `front-ends: ${configured.map((f) => f.name).join(', ')}`);
+  await stopped;
   return 0;
 }
 

@@ -20,7 +20,8 @@ describe('new-VM requests', () => {
     expect(r.text).toContain('carol, erin');
     expect(notices).toHaveLength(1);
     expect(notices[0]!.to.sort()).toEqual(['carol', 'erin']);
-    expect(notices[0]!.reply.actions?.map((a) => a.command)).toEqual([`approve ${requestId(r)}`, `deny ${requestId(r)} <reason>`]);
+    expect(notices[0]!.reply.actions?.map((a) => a.command)).toEqual([`approve ${requestId(r)}`, `deny ${requestId(r)}`]);
+    expect(notices[0]!.reply.actions?.[1]?.inputs?.map((i) => i.name)).toEqual(['reason']);
     expect(notices[0]!.reply.text).toContain('new shop front');
     // Nothing exists until it is approved.
     expect(await app.backend.get('web05')).toBeNull();

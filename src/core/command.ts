@@ -7,7 +7,7 @@ import type { Approvals } from '../workflows/approvals';
 import type { ConsoleGrants } from '../workflows/console';
 import type { Actor } from '../workflows/deps';
 import type { Notices } from '../workflows/notices';
-import type { Delivery, Reply, Request } from './types';
+import type { Delivery, Reply, Request, Visibility } from './types';
 
 /**
  * What a command needs checked before it runs:
@@ -70,6 +70,13 @@ export interface CommandSpec<A> {
   /** Names, in order, that positional words are assigned to. The last may be `rest` (joined). */
   positional: string[];
   flags?: Record<string, FlagType>;
+  /**
+   * Action inputs the command accepts (Request.inputs name -> argument name), e.g. deny's
+   * `{ reason: 'rest' }`: a Deny button asks for the reason in a form instead of in the text.
+   */
+  inputs?: Record<string, string>;
+  /** Who sees a successful reply (denials and errors are always private). Default: conversation. */
+  visibility?: Visibility;
   schema: z.ZodType<A>;
   /** Help lists the command only for users holding one of these somewhere (empty: everyone). */
   shownWith: Operation[];

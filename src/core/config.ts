@@ -53,6 +53,23 @@ export const ConfigSchema = z.strictObject({
   VMBOT_AUDIT_HTTP_TOKEN: z.string().optional(),
   /** CA certificate(s) (PEM file) for an https collector; default: the system's. */
   VMBOT_AUDIT_HTTP_CA: z.string().optional(),
+  /** The one HTTP host (front-ends, health, metrics). Loopback by default: exposing it is a decision. */
+  VMBOT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  VMBOT_HTTP_PORT: int(0, 65535).default(3000),
+  /** The outside base URL of the HTTP host (links, OIDC redirect), e.g. https://vmbot.example.org. */
+  VMBOT_PUBLIC_URL: z.url({ error: 'must be a URL such as https://vmbot.example.org' }).optional(),
+  /** Slack's Web API base URL (tests: a local stand-in). */
+  VMBOT_SLACK_API_URL: z.url({ error: 'must be a URL such as https://slack.com/api/' }).optional(),
+  /** Workspaces allowed to talk to the bot (Slack team ids, T…); unset = any workspace the app is installed in. */
+  VMBOT_SLACK_TEAM_IDS: list.pipe(z.array(z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be Slack workspace ids such as T0123ABCD'))).optional(),
+  /** Optional channel id where approval cards are also posted. */
+  VMBOT_SLACK_APPROVALS_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD').optional(),
+  /** Teams without authentication, for local development on a loopback host only. */
+  VMBOT_TEAMS_DEV: z.enum(['0', '1']).optional(),
+  VMBOT_OIDC_ISSUER: z.url().optional(),
+  VMBOT_OIDC_CLIENT_ID: z.string().optional(),
+  VMBOT_OIDC_CLIENT_SECRET: z.string().optional(),
+  VMBOT_OIDC_PRINCIPAL: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -1,23 +1,27 @@
+import { z } from 'zod';
+
 /**
  * Errors are values: a machine code plus a message fit to show a user. Nothing else (no stack,
  * no host detail) ever reaches chat.
  */
-export type ErrorCode =
-  | 'usage'
-  | 'unknown_command'
-  | 'denied'
-  | 'not_found'
-  | 'invalid_state'
-  | 'access_denied'
-  | 'host_unreachable'
-  | 'timeout'
-  | 'already_exists'
+export const ErrorCodeSchema = z.enum([
+  'usage',
+  'unknown_command',
+  'denied',
+  'not_found',
+  'invalid_state',
+  'access_denied',
+  'host_unreachable',
+  'timeout',
+  'already_exists',
   /** A VM name that more than one VM answers to (on different hosts): never acted on. */
-  | 'ambiguous'
-  | 'conflict'
-  | 'config'
-  | 'policy'
-  | 'failed';
+  'ambiguous',
+  'conflict',
+  'config',
+  'policy',
+  'failed',
+]);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
 
 export class VmbotError extends Error {
   constructor(

@@ -40,7 +40,7 @@ export interface Parsed {
  * Text -> command + validated args. `/vm start web01`, `vm start web01` and `start web01` all
  * parse alike. Returns null for empty text (the caller shows help).
  */
-export function parseCommand(text: string, commands: readonly AnyCommand[]): Parsed | null {
+export function parseCommand(text: string, commands: readonly AnyCommand[], inputs?: Readonly<Record<string, string>>): Parsed | null {
   let words: string[];
   try {
     words = tokenize(text.trim());
@@ -97,6 +97,14 @@ export function parseCommand(text: string, commands: readonly AnyCommand[]): Par
     if (positional[i] !== undefined) raw[slot] = positional[i];
   });
   if (restSlot && positional.length > fixed.length) raw.rest = positional.slice(fixed.length).join(' ');
+  // Action inputs (a Deny modal's reason) are whole values: never tokenised, so quotes or
+  // `--words` in them cannot change the command. Only inputs the command declares are taken.
+  for (const [name, value] of Object.entries(inputs ?? {})) {
+    const slot = command.inputs?.[name];
+    if (!slot) throw new VmbotError('usage', `${command.name} takes no input "${truncate(name)}". ${usage}`);
+    if (raw[slot] !== undefined) throw new VmbotError('usage', `Give the ${name} either in the text or in the form, not both. ${usage}`);
+    if (value.trim()) raw[slot] = value.trim();
+  }
   const result = command.schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -11,7 +11,7 @@ import { isVmbotError, notPermittedMessage, VmbotError, type ErrorCode } from '.
 import { parseCommand, truncate } from './parser';
 import { helpReply, unknownCommandReply } from './help';
 import { redactSecrets } from './redact';
-import { RequestSchema, type Delivery, type Reply, type ReplyStatus, type Request } from './types';
+import { RequestSchema, type Delivery, type ProgressHandle, type Reply, type ReplyStatus, type Request } from './types';
 
 export interface PipelineDeps {
   /** A function so a reloaded policy takes effect on the next request. */
@@ -53,11 +53,24 @@ export class Pipeline {
    * still be written, a `failed` audit record. A request cannot take the serving process down.
    */
   async handle(input: unknown, delivery: Delivery = {}): Promise<Reply> {
+    // Progress and final are one message: the adapter's handle from the first progress is
+    // passed to every later progress and to the final reply, which replaces it.
+    let handle: ProgressHandle | undefined;
+    const tracked: Delivery = {
+      progress: async (r) => {
+        const h = await delivery.progress?.(r, handle);
+        if (h) handle = h;
+      },
+    };
+    let reply: Reply;
     try {
-      return await this.handleRequest(input, delivery);
+      reply = await this.handleRequest(input, tracked);
     } catch (e) {
-      return this.lastResort(input, e);
+      reply = await this.lastResort(input, e);
     }
+    reply = withVisibility(reply);
+    await delivery.final?.(reply, handle);
+    return reply;
   }
 
   /** What is left when a request failed outside the steps that audit their own failures. */
@@ -93,7 +106,8 @@ export class Pipeline {
     }
     // User text is redacted once, here, before anything keeps or repeats it: state (reasons,
     // idempotent replies), notices to others, replies and the audit log all derive from it.
-    const request: Request = { ...req.data, text: redactSecrets(req.data.text) };
+    const inputs = req.data.inputs && Object.fromEntries(Object.entries(req.data.inputs).map(([k, v]) => [k, redactSecrets(v)]));
+    const request: Request = { ...req.data, text: redactSecrets(req.data.text), ...(inputs ? { inputs } : {}) };
     const key = request.idempotencyKey && `${request.principal}|${request.idempotencyKey}`;
     const seen = key ? this.deps.store.data.idempotency[key] : undefined;
     // Copies both ways: the reply kept in state must not share objects with one an adapter holds.
@@ -118,7 +132,7 @@ export class Pipeline {
 
     let parsed;
     try {
-      parsed = parseCommand(request.text, this.deps.commands);
+      parsed = parseCommand(request.text, this.deps.commands, request.inputs);
     } catch (e) {
       const err = asVmbotError(e);
       const rec = await this.deps.audit.append({ ...base, outcome: 'invalid', reason: err.message, error: err.code });
@@ -126,7 +140,7 @@ export class Pipeline {
       if (err.code === 'unknown_command') return { ...unknownCommandReply(err.detail ?? '', this.deps.commands, policy, identity, err.message), auditId: rec.id };
       return { status: 'invalid', code: err.code, text: err.message, auditId: rec.id };
     }
-    if (!parsed) return helpReply(this.deps.commands, policy, identity);
+    if (!parsed) return { ...helpReply(this.deps.commands, policy, identity), visibility: 'private' };
     const { command, args } = parsed;
     correlationId = command.correlationId?.(args) ?? correlationId;
     const operation = command.operation(args);
@@ -200,7 +214,7 @@ export class Pipeline {
       ...withDecision, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,
       details: { ...(withDecision.details ?? {}), ...(reply.data ? { data: reply.data } : {}) },
     });
-    return { ...reply, auditId: rec.id };
+    return { ...reply, visibility: reply.visibility ?? command.visibility, auditId: rec.id };
   }
 
   /** Decide, look the VM up, decide again with its host; every denial reads the same. */
@@ -260,6 +274,12 @@ export class Pipeline {
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 }
+
+/** Denials and errors are private wherever they were asked; the rest as the command says. */
+export const withVisibility = (r: Reply): Reply => ({
+  ...r,
+  visibility: r.status === 'done' || r.status === 'pending' ? (r.visibility ?? 'conversation') : 'private',
+});
 
 const vmOf = (a: Authz) => (a.kind === 'vm' || a.kind === 'visible' ? a.vm : null);
 

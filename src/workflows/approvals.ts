@@ -6,6 +6,9 @@ import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
 import { queryAudit } from '../audit/query';
 import { joinAnd, plural } from '../core/text';
 
+/** The notice topic of a request: every approver's card is sent, and later updated, under it. */
+export const topicOf = (requestId: string) => `request:${requestId}`;
+
 const OPEN: ReadonlyArray<ApprovalRequest['status']> = ['pending', 'approved', 'created'];
 
 export interface NewRequest {
@@ -75,7 +78,7 @@ export class Approvals {
     });
     const approvers = policy.usersWith('Approve Virtual Machine Request', template.scope).filter((u) => u !== identity.id);
     await this.event(actor, req, 'request.notify', 'ok', `approvers notified: ${approvers.join(', ') || 'none'}`, { to: approvers });
-    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`) });
+    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`), topic: topicOf(req.id) });
     const who = approvers.length ? `${approvers.join(', ')}` : 'nobody (no approver holds this scope: ask a platform admin)';
     return {
       status: 'pending',
@@ -111,6 +114,7 @@ export class Approvals {
         throw new VmbotError('usage', `There is no request ${id}.`);
       case 'expired':
         await this.event(SYSTEM, step.req, 'request.expire', 'ok', 'expired before approval');
+        await this.decided(step.req, `expired ${fmtTime(step.req.decidedAt!)} before it was approved`);
         await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'failed', text: `Your request ${id} for ${step.req.name} expired before it was approved.` } });
         throw new VmbotError('conflict', `Request ${id} has expired; nothing was created.`);
       case 'closed':
@@ -125,6 +129,7 @@ export class Approvals {
       }
       case 'final':
         await this.event(actor, step.req, 'request.approval', 'ok', `final approval (${step.req.required} of ${step.req.required})`);
+        await this.decided(step.req, `approved by ${step.req.approvals.map((a) => a.user).join(', ')} at ${fmtTime(step.req.decidedAt!)}`);
         return this.createVm(step.req, actor);
     }
   }
@@ -142,6 +147,7 @@ export class Approvals {
     });
     if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(latest)}; nothing more to decide.`);
     await this.event(actor, latest, 'request.deny', 'ok', reason);
+    await this.decided(latest, `denied by ${identity.id} at ${fmtTime(at)}: ${reason}`);
     await this.deps.notices.send({ to: [latest.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${latest.name}: ${reason}` } });
     return { status: 'done', text: `Request ${id} for ${latest.name} denied. ${latest.requester} has been told.`, data: { requestId: id, status: 'denied' } };
   }
@@ -281,6 +287,7 @@ export class Approvals {
     });
     for (const r of expired) {
       await this.event(SYSTEM, r, 'request.expire', 'ok', `not approved by ${fmtTime(r.expiresAt)}`);
+      await this.decided(r, `expired ${fmtTime(r.decidedAt!)} before it was approved`);
       await this.deps.notices.send({ to: [r.requester], reply: { status: 'failed', text: `Your request ${r.id} for ${r.name} expired before it was approved.` } });
     }
     return expired.length;
@@ -359,8 +366,26 @@ export class Approvals {
   private actionsFor(r: ApprovalRequest) {
     return [
       { id: `approve:${r.id}`, label: `Approve ${r.id}`, command: `approve ${r.id}`, style: 'primary' as const },
-      { id: `deny:${r.id}`, label: `Deny ${r.id}`, command: `deny ${r.id} <reason>`, style: 'danger' as const },
+      // The reason is asked for (a modal, an Input.Text) and sent as an input, never as text in the command.
+      {
+        id: `deny:${r.id}`, label: `Deny ${r.id}`, command: `deny ${r.id}`, style: 'danger' as const,
+        inputs: [{ name: 'reason', label: `Why is ${r.name} denied? (the requester reads this)`, multiline: true, minLength: 3, maxLength: 500 }],
+      },
     ];
+  }
+
+  /**
+   * Replace every approver's card for the request with its outcome: who decided and when, and
+   * no buttons left to click.
+   */
+  private decided(r: ApprovalRequest, outcome: string): Promise<void> {
+    const status = r.status === 'denied' ? 'denied' : r.status === 'expired' ? 'failed' : 'done';
+    return this.deps.notices.update(topicOf(r.id), {
+      status, visibility: 'private', title: `Request ${r.id}: ${r.name}`,
+      text: `Request ${r.id} for ${r.name} (${r.template}) by ${r.requester}: ${outcome}.`,
+      fields: [...this.fields(r), { label: 'Decision', value: outcome }],
+      data: { requestId: r.id, status: r.status },
+    });
   }
 
   private card(r: ApprovalRequest, title: string): Reply {

@@ -1,0 +1,7 @@
+import type { FrontEndFactory } from './frontend';
+
+/**
+ * Every door vmbot can open, in start order. Each factory reads its own variables (DESIGN's
+ * table) and returns null when it is not configured. A new front-end adds one line here.
+ */
+export const FRONT_ENDS: readonly FrontEndFactory[] = [];
