@@ -24,7 +24,7 @@ describe('Adaptive Card rendering', () => {
     expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
     expect(texts(card)[0]).toBe('web01');
     const facts = ofType(card, 'FactSet')[0]!.facts;
-    expect(facts).toEqual(expect.arrayContaining([{ title: 'State', value: 'Off' }, { title: 'Host', value: 'hv01' }]));
+    expect(facts).toEqual(expect.arrayContaining([{ title: 'State', value: 'off' }, { title: 'Host', value: 'hv01' }]));
   });
 
   it('list: one row per VM in scope with its state and host, nothing about other VMs', async () => {

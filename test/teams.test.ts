@@ -43,7 +43,7 @@ describe('Teams: messages through POST /api/messages (dev mode, connector stand-
 
   it('invalid: a command without its VM gets the usage', async () => {
     await rig.post(act.personal('alice', 'start'));
-    expect(shown(personalChatId('alice'))[0]).toMatch(/vm is missing\. Usage: start <vm>/);
+    expect(shown(personalChatId('alice'))[0]).toMatch(/start needs the VM name\. Usage: start <vm>/);
   });
 
   it('unregistered: a Teams user in no policy is told so, and the denial is audited under their principal', async () => {
