@@ -1,5 +1,6 @@
 import { defineCommand } from '../src/core/command';
 import { NoArgs } from './args';
+import { named } from '../src/policy/schema';
 
 export default defineCommand({
   name: 'whoami',
@@ -19,7 +20,7 @@ export default defineCommand({
     const p = ctx.policy.policy;
     const roles = p.assignments
       .filter((a) => a.users.includes(id) || a.groups.some((g) => user.groups.includes(g)))
-      .map((a) => `${a.role} in ${a.scope} (${p.scopes[a.scope]?.vms.join(', ')})`);
+      .map((a) => `${a.role} in ${a.scope} (${named(p.scopes, a.scope)?.vms.join(', ')})`);
     const grants = ctx.services.consoles.describe(id);
     const fields = [
       { label: 'User', value: user.displayName ? `${id} (${user.displayName})` : id },

@@ -71,7 +71,8 @@ export function parseCommand(text: string, commands: readonly AnyCommand[], inpu
     }
     const [flagText, inline] = w.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const flag = flagText.toLowerCase();
-    const type = command.flags?.[flag];
+    // Own entries only: `--constructor` must not find Object's constructor as a flag type.
+    const type = command.flags && Object.hasOwn(command.flags, flag) ? command.flags[flag] : undefined;
     if (!type) throw new VmbotError('usage', `Unknown option --${truncate(flagText)} for ${command.name}. ${usage}`);
     // Last-wins would silently drop what the user typed first: say so instead.
     if (given.has(flag)) throw new VmbotError('usage', `--${flag} is given twice; give it once. ${usage}`);

@@ -1,7 +1,7 @@
 import { VM_NAME_RE } from '../hyperv/backend';
 import { grantException, grantOperation } from './lint';
 import { VM_OPERATIONS } from './operations';
-import type { Operation, Policy, User } from './schema';
+import { named, type Operation, type Policy, type User } from './schema';
 
 const VM_OPS: ReadonlySet<Operation> = new Set(VM_OPERATIONS);
 
@@ -104,7 +104,7 @@ export class PolicyEvaluator {
       }
     }
     policy.assignments.forEach((a, index) => {
-      const role = policy.roles[a.role];
+      const role = named(policy.roles, a.role);
       const scope = this.scopes.get(a.scope);
       if (!role || !scope) return; // rejected at load; never widen access on a dangling name
       const ops = new Map<Operation, number>();
@@ -122,7 +122,7 @@ export class PolicyEvaluator {
   /** Principal -> user. An unknown principal has no rights. */
   identify(principal: string): Identity | null {
     const id = this.principals.get(principal.toLowerCase());
-    return id ? { id, user: this.policy.users[id]! } : null;
+    return id ? { id, user: named(this.policy.users, id)! } : null;
   }
 
   /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AnyCommand } from '../core/command';
 import { parseCommand } from '../core/parser';
 import type { PolicyEvaluator, Decision, VmTarget } from './evaluator';
-import { PolicySchema } from './schema';
+import { named, PolicySchema } from './schema';
 
 export interface Explanation {
   principal: string;
@@ -60,7 +60,7 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
       return { ...out, decision };
     }
   }
-  const scope = decision.matched && policy.policy.scopes[decision.matched.scope];
+  const scope = decision.matched && named(policy.policy.scopes, decision.matched.scope);
   if (decision.allow && scope?.hosts) out.notes.push(`scope "${decision.matched!.scope}" also requires the VM to be on ${scope.hosts.join(' or ')} (checked against Hyper-V at run time)`);
   if (decision.allow && out.vm) out.notes.push(`a VM named ${out.vm} must exist; otherwise the user is told "not permitted, or no such VM"`);
   return { ...out, decision };

@@ -1,5 +1,5 @@
 import { GUEST_ADMIN_PERMITTED, isHyperVOperation } from './operations';
-import type { Grant, Operation, Policy } from './schema';
+import { named, type Grant, type Operation, type Policy } from './schema';
 
 export interface Finding {
   severity: 'error' | 'warning';
@@ -81,22 +81,22 @@ export function checkReferences(policy: Policy): Finding[] {
       seen.set(key, name);
     });
     user.groups.forEach((g, i) => {
-      if (!policy.groups[g]) err(`users.${name}.groups[${i}]`, `user "${name}" is in group "${g}", which is not defined under groups`);
+      if (!named(policy.groups, g)) err(`users.${name}.groups[${i}]`, `user "${name}" is in group "${g}", which is not defined under groups`);
     });
   }
   policy.assignments.forEach((a, i) => {
     const path = `assignments[${i}]`;
-    if (!policy.roles[a.role]) err(`${path}.role`, `assignment ${i} names role "${a.role}", which is not defined`);
-    if (!policy.scopes[a.scope]) err(`${path}.scope`, `assignment ${i} names scope "${a.scope}", which is not defined`);
+    if (!named(policy.roles, a.role)) err(`${path}.role`, `assignment ${i} names role "${a.role}", which is not defined`);
+    if (!named(policy.scopes, a.scope)) err(`${path}.scope`, `assignment ${i} names scope "${a.scope}", which is not defined`);
     a.users.forEach((u, j) => {
-      if (!policy.users[u]) err(`${path}.users[${j}]`, `assignment ${i} names user "${u}", which is not defined`);
+      if (!named(policy.users, u)) err(`${path}.users[${j}]`, `assignment ${i} names user "${u}", which is not defined`);
     });
     a.groups.forEach((g, j) => {
-      if (!policy.groups[g]) err(`${path}.groups[${j}]`, `assignment ${i} names group "${g}", which is not defined`);
+      if (!named(policy.groups, g)) err(`${path}.groups[${j}]`, `assignment ${i} names group "${g}", which is not defined`);
     });
   });
   for (const [name, t] of Object.entries(policy.templates)) {
-    if (!policy.scopes[t.scope]) err(`templates.${name}.scope`, `template "${name}" joins scope "${t.scope}", which is not defined`);
+    if (!named(policy.scopes, t.scope)) err(`templates.${name}.scope`, `template "${name}" joins scope "${t.scope}", which is not defined`);
   }
   const c = policy.settings.console;
   if (c.defaultMinutes > c.maxMinutes)

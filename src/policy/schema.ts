@@ -5,6 +5,24 @@ import { ALL_OPERATIONS } from './operations';
 export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const Id = z.string().regex(ID_RE, 'must be letters, digits, . _ - (max 64)');
 
+/**
+ * A section keyed by policy names (users, groups, roles, scopes, templates), parsed into an
+ * object without a prototype: a name is then only ever what the policy defines. On a plain
+ * object `roles["toString"]` is Object's method, so a dangling reference to it looked defined
+ * to lint and crashed the evaluator; here it is undefined like any other unknown name.
+ */
+const byName = <T extends z.ZodType>(value: T) =>
+  z.record(Id, value).transform((r) => Object.assign(Object.create(null) as Record<string, z.output<T>>, r));
+
+/**
+ * Look a policy name up in a section: own entries only, so a name that happens to be a member
+ * of every JavaScript object (constructor, toString) is found only when the policy defines it.
+ * Sections parsed by PolicySchema have no prototype anyway; this also guards a Policy built by
+ * hand and says at each call site that the key is a name.
+ */
+export const named = <T>(section: Readonly<Record<string, T>>, name: string): T | undefined =>
+  Object.hasOwn(section, name) ? section[name] : undefined;
+
 /** DOMAIN\account (or DOMAIN\group): NetBIOS domain, then a SAM name. */
 export const WINDOWS_ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,14}\\[A-Za-z0-9][A-Za-z0-9._ -]{0,63}$/;
 
@@ -106,12 +124,12 @@ export const PolicySchema = z.strictObject({
   version: z.literal(1),
   description: z.string().optional(),
   settings: SettingsSchema,
-  users: z.record(Id, UserSchema),
-  groups: z.record(Id, GroupSchema).default({}),
-  roles: z.record(Id, RoleSchema),
-  scopes: z.record(Id, ScopeSchema),
+  users: byName(UserSchema),
+  groups: byName(GroupSchema).prefault({}),
+  roles: byName(RoleSchema),
+  scopes: byName(ScopeSchema),
   assignments: z.array(AssignmentSchema),
-  templates: z.record(Id, TemplateSchema).default({}),
+  templates: byName(TemplateSchema).prefault({}),
 });
 
 export type Policy = z.infer<typeof PolicySchema>;

@@ -1,6 +1,7 @@
 import { VmbotError } from '../core/errors';
 import type { Reply } from '../core/types';
 import { scopeHolds, type Identity } from '../policy/evaluator';
+import { named } from '../policy/schema';
 import type { ApprovalRequest } from '../state/schema';
 import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
 import { queryAudit } from '../audit/query';
@@ -51,15 +52,15 @@ export class Approvals {
     const policy = this.policy;
     const allowedScopes = policy.scopesWith(identity.id, 'Request Virtual Machine');
     const usable = Object.entries(policy.policy.templates).filter(([, t]) => allowedScopes.includes(t.scope)).map(([n]) => n);
-    const template = policy.policy.templates[r.template];
+    const template = named(policy.policy.templates, r.template);
     if (!template || !allowedScopes.includes(template.scope))
       throw new VmbotError('usage', `No template "${r.template}" you may use. ${usable.length ? `Your templates: ${usable.join(', ')}.` : 'You may not request VMs from any template.'}`);
     const scope = policy.scopes.get(template.scope)!;
     const host = template.hosts[0]!;
     if (!scopeHolds(scope, { name: r.name, host }, true))
-      throw new VmbotError('usage', `A ${r.template} VM must be named like ${policy.policy.scopes[template.scope]!.vms.join(' or ')}; "${r.name}" is not.`);
+      throw new VmbotError('usage', `A ${r.template} VM must be named like ${named(policy.policy.scopes, template.scope)!.vms.join(' or ')}; "${r.name}" is not.`);
     if (await this.deps.backend.get(r.name)) throw new VmbotError('usage', `A VM named ${r.name} already exists. Choose another name.`);
-    const quota = policy.policy.scopes[template.scope]!.quotaPerUser;
+    const quota = named(policy.policy.scopes, template.scope)!.quotaPerUser;
     const now = this.now();
     const expiresAt = new Date(now.getTime() + policy.policy.settings.requests.expireHours * 3_600_000);
     const req: ApprovalRequest = {
@@ -318,7 +319,7 @@ export class Approvals {
 
   /** The one place a VM is created: intent, New-VM with the template's values, result. */
   private async createVm(req: ApprovalRequest, actor: Actor): Promise<Reply> {
-    const t = this.policy.policy.templates[req.template];
+    const t = named(this.policy.policy.templates, req.template);
     const base = { ...this.auditBase(actor, req), operation: 'Create Virtual Machine' };
     if (!t) {
       await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: `template ${req.template} no longer exists` }));
@@ -351,7 +352,7 @@ export class Approvals {
   }
 
   private fields(r: ApprovalRequest) {
-    const t = this.policy.policy.templates[r.template];
+    const t = named(this.policy.policy.templates, r.template);
     return [
       { label: 'VM', value: r.name },
       { label: 'Template', value: t ? `${r.template}: gen ${t.generation}, ${t.cpuCount} vCPU, ${t.memoryMB} MB, ${t.diskGB} GB, switch ${t.switch}${t.vlan ? ` VLAN ${t.vlan}` : ''}` : r.template },

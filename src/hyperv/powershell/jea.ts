@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { VmbotError } from '../../core/errors';
 import { grantOperation } from '../../policy/lint';
 import { VM_OPERATIONS } from '../../policy/operations';
-import { ID_RE, WINDOWS_ACCOUNT_RE, type Operation, type Policy } from '../../policy/schema';
+import { ID_RE, named, WINDOWS_ACCOUNT_RE, type Operation, type Policy } from '../../policy/schema';
 import { psQuote } from './quote';
 
 /**
@@ -92,8 +92,8 @@ function grantsByScope(policy: Policy) {
   const ops = new Map<string, Set<Operation>>();
   const turnOff = new Set<string>();
   for (const a of policy.assignments) {
-    const role = policy.roles[a.role];
-    if (!role || !policy.scopes[a.scope]) continue;
+    const role = named(policy.roles, a.role);
+    if (!role || !named(policy.scopes, a.scope)) continue;
     const set = ops.get(a.scope) ?? new Set<Operation>();
     for (const g of role.operations) set.add(grantOperation(g));
     ops.set(a.scope, set);
@@ -184,7 +184,7 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
   }
 
   const { ops, turnOff } = grantsByScope(policy);
-  const globsOf = (scopes: Iterable<string>) => [...new Set(scopes)].flatMap((s) => policy.scopes[s]?.vms ?? []);
+  const globsOf = (scopes: Iterable<string>) => [...new Set(scopes)].flatMap((s) => named(policy.scopes, s)?.vms ?? []);
   const scopesWhere = (pred: (held: ReadonlySet<Operation>) => boolean) =>
     Object.keys(policy.scopes).filter((s) => pred(ops.get(s) ?? new Set()));
   const templateScopes = templates.map(([, t]) => t.scope);
@@ -211,7 +211,7 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
 
   const templateBranches = templates.map(([name, t]) => {
     const lines = [
-      `if ($Name -notmatch ${psQuote(vmNamePattern(policy.scopes[t.scope]?.vms ?? []))}) { ${fail('VmbotInvalidArgument', 'InvalidArgument', `($Name + ${psQuote(` is not a name for template ${name}.`)})`)} }`,
+      `if ($Name -notmatch ${psQuote(vmNamePattern(named(policy.scopes, t.scope)?.vms ?? []))}) { ${fail('VmbotInvalidArgument', 'InvalidArgument', `($Name + ${psQuote(` is not a name for template ${name}.`)})`)} }`,
       `$vm = Hyper-V\\New-VM -Name $Name -Generation ${t.generation} -MemoryStartupBytes ${t.memoryMB}MB -SwitchName ${psQuote(t.switch)} -NewVHDPath ($Name + '.vhdx') -NewVHDSizeBytes ${t.diskGB}GB`,
       `Hyper-V\\Set-VMProcessor -VM $vm -Count ${t.cpuCount}`,
       ...(t.vlan !== undefined ? [`Hyper-V\\Set-VMNetworkAdapterVlan -VM $vm -Access -VlanId ${t.vlan}`] : []),
