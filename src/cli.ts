@@ -22,6 +22,7 @@ import { PolicyEvaluator } from './policy/evaluator';
 import { inventoryHosts, readInventory } from './hyperv/index';
 import { explain, policyJsonSchema } from './policy/explain';
 import { loadPolicyFile } from './policy/loader';
+import { named } from './policy/schema';
 import { formatZodIssues } from './policy/loader';
 import { ALL_COMMANDS } from '../commands/index';
 
@@ -222,7 +223,7 @@ async function policyAccess(sub: 'access' | 'diff', args: string[]): Promise<num
   };
   if (sub === 'access') {
     const ev = load(values.policy ?? loadConfig().VMBOT_POLICY);
-    if (values.user && !ev.policy.users[values.user] && !Object.keys(ev.policy.users).some((u) => u.toLowerCase() === values.user!.toLowerCase()))
+    if (values.user && !named(ev.policy.users, values.user) && !Object.keys(ev.policy.users).some((u) => u.toLowerCase() === values.user!.toLowerCase()))
       throw new VmbotError('usage', `No user "${values.user}" in the policy.`);
     const rows = accessReport(ev, inventory, filter);
     process.stdout.write(format === 'json' ? JSON.stringify(rows, null, 2) + '\n' : format === 'csv' ? accessCsv(rows) : accessText(rows, inventory.length, reviewedUsers(ev, filter)));

@@ -2,7 +2,7 @@ import { csvCell } from '../core/csv';
 import { grantOperation } from './lint';
 import { PolicyEvaluator, type MatchedAssignment, type VmTarget } from './evaluator';
 import { ALL_OPERATIONS } from './operations';
-import type { Operation, Policy } from './schema';
+import { named, type Operation, type Policy } from './schema';
 
 /** One permission: `user` may perform `operation` on `vm`, granted by `assignment`. */
 export interface AccessRow {
@@ -51,7 +51,7 @@ export function accessReport(ev: PolicyEvaluator, inventory: readonly Required<V
   const ops = grantedOperations(ev.policy);
   const rows: AccessRow[] = [];
   for (const user of users) {
-    const displayName = ev.policy.users[user]!.displayName ?? null;
+    const displayName = named(ev.policy.users, user)!.displayName ?? null;
     for (const vm of vms)
       for (const operation of ops) {
         const d = ev.decide(user, operation, vm, { requireHost: true });
