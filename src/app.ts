@@ -18,6 +18,7 @@ import { Approvals } from './workflows/approvals';
 import { ConsoleGrants } from './workflows/console';
 import { Notices } from './workflows/notices';
 import { Outbox } from './workflows/outbox';
+import { Metrics } from './http/metrics';
 import { silentLogger, type Logger } from './log/logger';
 
 export interface App {
@@ -35,6 +36,8 @@ export interface App {
   services: Services;
   /** Notices on their way to the front-ends (retry, backoff; held until a front-end is up). */
   outbox: Outbox;
+  /** Prometheus metrics (GET /metrics on the HTTP host), derived from the audit records. */
+  metrics: Metrics;
   log: Logger;
   /** What start-up recovered: intents reconciled to outcome unknown. */
   recovered: AuditRecord[];
@@ -74,6 +77,9 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const assurance = await startAssurance(config, audit, { clock });
     opened.push(assurance);
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
+    // Before recovery, so what start-up records is counted too.
+    const metrics = new Metrics(store);
+    metrics.instrument(audit);
     const backend = opts.backend ?? (await openBackend(config));
     opened.push(backend);
     const recovered = await reconcileOpenIntents(audit, backend);
@@ -106,7 +112,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
           ticking = null;
         }
       })());
-    const timer = setInterval(() => void tick().catch((e) => console.error(`background pass failed: ${e instanceof Error ? e.message : e}`)), config.VMBOT_REVOKER_INTERVAL_MS);
+    const timer = setInterval(() => void tick().catch((e) => log.error({ error: e instanceof Error ? e.message : String(e) }, 'background pass failed')), config.VMBOT_REVOKER_INTERVAL_MS);
     timer.unref();
     const pipeline = new Pipeline({
       policy: () => evaluator, backend, audit, store, commands: opts.commands ?? ALL_COMMANDS, services,
@@ -114,7 +120,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     });
     let closed = false;
     return {
-      config, pipeline, audit, auditIndex, assurance, store, backend, loaded, policy: () => evaluator, services, outbox, log, recovered, startup, tick,
+      config, pipeline, audit, auditIndex, assurance, store, backend, loaded, policy: () => evaluator, services, outbox, metrics, log, recovered, startup, tick,
       async close() {
         if (closed) return;
         closed = true;

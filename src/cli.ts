@@ -113,7 +113,7 @@ async function exec(args: string[]): Promise<number> {
   if (!values.as || !positionals.length)
     throw new VmbotError('usage', 'Usage: vmbot exec --as <principal> [--json] -- "<command text>"');
   const config = loadConfig();
-  const app = await openApp(config);
+  const app = await openApp(config, { log: createLogger(config.VMBOT_LOG_LEVEL) });
   // exec has no chat to deliver to: notices for others go to stderr, and stay listed in `requests`.
   app.services.notices.subscribe((n) => void (values.json ? undefined : console.error(`[to ${n.to.join(', ')}] ${n.reply.text}`)));
   try {

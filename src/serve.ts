@@ -53,7 +53,7 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
   const started: FrontEnd[] = [];
   const inFlight = new Set<Promise<unknown>>();
   if (frontEnds.length || opts.httpOptional) {
-    http = new HttpHost({ host: config.VMBOT_HTTP_HOST, port: config.VMBOT_HTTP_PORT, log: log.child({ component: 'http' }) });
+    http = new HttpHost({ host: config.VMBOT_HTTP_HOST, port: config.VMBOT_HTTP_PORT, log: log.child({ component: 'http' }), metrics: () => (app ? app.metrics.text() : Promise.resolve({ contentType: 'text/plain', body: '' })) });
     try {
       await http.listen();
     } catch (e) {

@@ -167,3 +167,50 @@ describe('shutdown', () => {
     expect(err).toMatch(/"msg":"stopped"/);
   });
 });
+
+describe('GET /metrics', () => {
+  const value = (text: string, name: string, labels = '') => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  test('requests by command and status, decisions, action latency, audit append latency, pending approvals, active grants', async () => {
+    const probe = new ProbeFrontEnd();
+    const s = await serve({ frontEnds: [probe] });
+    const url = s.http!.address().url;
+    await say(url, 'local:alice', 'start web01');
+    await say(url, 'local:alice', 'start db01');
+    await say(url, 'local:mallory', 'start web01');
+    await say(url, 'local:alice', 'console web01');
+    await say(url, 'local:alice', 'request web05 --template web-small');
+    await say(url, 'local:alice', 'frobnicate');
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const m = await res.text();
+    expect(value(m, 'vmbot_requests_total', 'command="Start Virtual Machine",status="ok"')).toBe(1);
+    expect(value(m, 'vmbot_requests_total', 'command="Start Virtual Machine",status="denied"')).toBe(2);
+    expect(value(m, 'vmbot_requests_total', 'command="unparsed",status="invalid"')).toBe(1);
+    expect(value(m, 'vmbot_decisions_total', 'decision="deny"')).toBe(2);
+    expect(value(m, 'vmbot_decisions_total', 'decision="allow"')).toBeGreaterThanOrEqual(2);
+    expect(value(m, 'vmbot_action_duration_seconds_count', 'operation="Start Virtual Machine",outcome="ok"')).toBe(1);
+    expect(value(m, 'vmbot_audit_append_duration_seconds_count')).toBeGreaterThanOrEqual(8);
+    expect(value(m, 'vmbot_pending_approvals')).toBe(1);
+    expect(value(m, 'vmbot_active_console_grants')).toBe(1);
+  });
+});
+
+describe('operator log', () => {
+  test('honours the level and never writes a secret, wherever it sits in the logged object', async () => {
+    const { createLogger } = await import('../src/log/logger');
+    const lines: string[] = [];
+    const dest = { write: (s: string) => void lines.push(s) };
+    const log = createLogger('warn', dest);
+    log.info('not shown');
+    log.warn({ token: 'xoxb-1-2-secret', nested: { signingSecret: 's3cret', headers: { authorization: 'Bearer abc.def' } }, SLACK_APP_TOKEN: 'xapp-1-secret' }, 'shown');
+    expect(lines).toHaveLength(1);
+    const out = lines[0]!;
+    expect(JSON.parse(out)).toMatchObject({ level: 'warn', msg: 'shown' });
+    for (const secret of ['xoxb-1-2-secret', 's3cret', 'Bearer abc.def', 'xapp-1-secret']) expect(out).not.toContain(secret);
+  });
+});
