@@ -9,7 +9,7 @@ import { startServer } from './serve';
 import { runLocalChat } from './adapters/local/chat';
 import { AuditIndex } from './audit/index/index';
 import { AuditQuerySchema, toCsv } from './audit/query';
-import { AUDIT_USAGE, auditKeygen, auditVerify } from './audit/cli';
+import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli';
 import { loadConfig, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
@@ -264,6 +264,7 @@ async function audit(args: string[]): Promise<number> {
   const dir = (c: Config) => join(c.VMBOT_DATA_DIR, 'audit');
   if (sub === 'verify') return auditVerify(rest, loadConfig());
   if (sub === 'keygen') return auditKeygen(rest);
+  if (sub === 'status') return auditStatus(rest, loadConfig());
   if (sub === 'query' || sub === 'export') {
     const { values } = parseArgs({
       args: rest,

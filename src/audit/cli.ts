@@ -7,8 +7,14 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../core/config';
 import { VmbotError } from '../core/errors';
 import { verifyWithCheckpoints, type AssuredResult } from './assure';
+import { readFileIfExists } from '../state/durable-file';
+import { readCheckpoints } from './checkpoint';
+import { cursorFileFor, type CursorFile } from './forward/forwarder';
 import { generateAuditKeys, loadPublicKeys } from './keys';
-import { checkpointsFile } from './runtime';
+import { scanLines } from './lines';
+import type { AuditRecord } from './record';
+import { checkpointsFile, sinksFor } from './runtime';
+import { listSegments } from './segments';
 import { describeFailure } from './startup';
 import { verifyAudit, type VerifyResult } from './verify';
 
@@ -85,5 +91,76 @@ export function auditKeygen(args: string[]): number {
   console.log(`Wrote ${keyFile} (private, mode 600): point VMBOT_AUDIT_KEY_FILE at it; keep it outside the data directory.`);
   console.log(`Wrote ${pubFile} (public): give it to the auditors; "vmbot audit verify --pubkey ${pubFile}" checks the checkpoints.`);
   console.log(`Key id: ${keyId} (every checkpoint names the key that signed it)`);
+  return 0;
+}
+
+/** The last complete record of the log (null when empty), read from the end of the last segment. */
+async function lastRecord(dir: string): Promise<AuditRecord | null> {
+  for (const seg of listSegments(dir).reverse()) {
+    const text = readFileIfExists(seg.file) ?? '';
+    const lines = text.split('\n').filter(Boolean);
+    for (let i = lines.length - 1; i >= 0; i--) {
+      try {
+        return JSON.parse(lines[i]!) as AuditRecord;
+      } catch {
+        // a torn last line: the one before it
+      }
+    }
+  }
+  return null;
+}
+
+/** The time of the first record after a cursor (how old the oldest undelivered record is). */
+async function firstAfter(dir: string, c: CursorFile): Promise<string | null> {
+  for (const seg of listSegments(dir).filter((s) => s.n >= c.segment)) {
+    let time: string | null = null;
+    await scanLines(seg.file, (l) => {
+      time = (JSON.parse(l.buf.toString('utf8', l.start, l.end)) as AuditRecord).time;
+      return false;
+    }, { fromOffset: seg.n === c.segment ? c.offset : 0 });
+    if (time) return time;
+  }
+  return null;
+}
+
+/**
+ * `vmbot audit status`: the head, the newest checkpoint in the checkpoint file, and for each
+ * configured collector what it has and how far behind it is. Reads files only, so it works
+ * beside a running bot (which holds the data directory's lock).
+ */
+export async function auditStatus(args: string[], config: Config): Promise<number> {
+  const { values } = parseArgs({ args, strict: true, options: { json: { type: 'boolean' } } });
+  const dir = join(config.VMBOT_DATA_DIR, 'audit');
+  const head = await lastRecord(dir);
+  const cps = readCheckpoints(checkpointsFile(config)).found;
+  const cp = cps.length ? cps[cps.length - 1]!.cp : null;
+  const forwarding = [];
+  for (const sink of sinksFor(config)) {
+    const text = readFileIfExists(cursorFileFor(config.VMBOT_DATA_DIR, sink.name));
+    const c = text ? (JSON.parse(text) as CursorFile) : null;
+    const delivered = c?.id ?? 0;
+    const lagRecords = Math.max(0, (head?.id ?? 0) - delivered);
+    const oldest = lagRecords ? await firstAfter(dir, c ?? ({ segment: 1, offset: 0 } as CursorFile)) : null;
+    forwarding.push({
+      sink: sink.name, target: sink.target, delivered, lagRecords,
+      lagSeconds: oldest ? Math.max(0, Math.round((Date.now() - Date.parse(oldest)) / 1000)) : 0,
+      updatedAt: c?.updatedAt ?? null, lastError: c?.lastError ?? null,
+    });
+  }
+  const out = {
+    head: head ? { id: head.id, hash: head.hash, time: head.time } : null,
+    signing: config.VMBOT_AUDIT_KEY_FILE ? 'on' : 'off',
+    checkpoint: cp ? { records: cp.records, time: cp.time, keyId: cp.keyId, behind: Math.max(0, (head?.id ?? 0) - cp.records) } : null,
+    forwarding,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(out));
+    return 0;
+  }
+  console.log(`head        ${head ? `#${n(head.id)} ${head.hash} (${head.time})` : 'empty log'}`);
+  console.log(`checkpoint  ${cp ? `#${n(cp.records)} signed ${cp.time} by key ${cp.keyId}; ${n(out.checkpoint!.behind)} record(s) since (signature not checked here: use audit verify --pubkey)` : `none${config.VMBOT_AUDIT_KEY_FILE ? '' : ' (no VMBOT_AUDIT_KEY_FILE: checkpoints are off)'}`}`);
+  if (!forwarding.length) console.log('forwarding  off (no VMBOT_AUDIT_SYSLOG / VMBOT_AUDIT_HTTP_URL)');
+  for (const f of forwarding)
+    console.log(`forwarding  ${f.sink} ${f.target}: delivered up to #${n(f.delivered)}, ${n(f.lagRecords)} record(s) behind${f.lagSeconds ? ` (oldest ${f.lagSeconds} s old)` : ''}${f.lastError ? `; last error: ${f.lastError}` : ''}`);
   return 0;
 }

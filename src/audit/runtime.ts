@@ -1,7 +1,12 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../core/config';
 import { VmbotError } from '../core/errors';
 import { Checkpointer } from './checkpoint';
+import { cursorFileFor, Forwarder, type ForwardStatus } from './forward/forwarder';
+import { HttpSink } from './forward/http';
+import type { Sink } from './forward/sink';
+import { SyslogSink } from './forward/syslog';
 import { loadSigningKey } from './keys';
 import type { AuditLog } from './log';
 import { describeFailure, verifyAtStartup, type StartupCheck } from './startup';
@@ -13,6 +18,9 @@ export const checkpointsFile = (c: Pick<Config, 'VMBOT_AUDIT_CHECKPOINTS' | 'VMB
 export interface AuditAssurance {
   startup: StartupCheck;
   checkpointer: Checkpointer | null;
+  forwarders: Forwarder[];
+  /** Forwarding lag per sink (for /metrics and `audit status`). */
+  forwarding(): ForwardStatus[];
   /** Final checkpoint, then let the forwarders deliver it; call before closing the log. */
   close(): Promise<void>;
 }
@@ -34,13 +42,36 @@ export async function startAssurance(config: Config, log: AuditLog, opts: { cloc
         onError: (e) => console.error(`audit checkpoint failed: ${e instanceof Error ? e.message : e}`),
       }).start()
     : null;
+  const forwarders: Forwarder[] = [];
+  try {
+    for (const sink of sinksFor(config)) forwarders.push(await new Forwarder(log.dir, sink, cursorFileFor(config.VMBOT_DATA_DIR, sink.name), { log }).start());
+  } catch (e) {
+    await checkpointer?.stop();
+    for (const f of forwarders) await f.stop(0);
+    throw e;
+  }
   let closed = false;
   return {
-    startup, checkpointer,
+    startup, checkpointer, forwarders,
+    forwarding: () => forwarders.map((f) => f.status()),
     async close() {
       if (closed) return;
       closed = true;
       await checkpointer?.stop();
+      // Let the sinks receive the final checkpoint (bounded: an unreachable collector must not hold shutdown).
+      await Promise.all(forwarders.map((f) => f.stop()));
     },
   };
+}
+
+/** The configured collectors (VMBOT_AUDIT_SYSLOG, VMBOT_AUDIT_HTTP_URL). */
+export function sinksFor(config: Config): Sink[] {
+  for (const k of ['VMBOT_AUDIT_SYSLOG_CA', 'VMBOT_AUDIT_HTTP_CA'] as const) {
+    const f = config[k];
+    if (f && !existsSync(f)) throw new VmbotError('config', `${k} (${f}): no such file (a PEM file with the CA certificate(s) the collector's certificate must chain to).`);
+  }
+  const sinks: Sink[] = [];
+  if (config.VMBOT_AUDIT_SYSLOG) sinks.push(new SyslogSink({ url: config.VMBOT_AUDIT_SYSLOG, caFile: config.VMBOT_AUDIT_SYSLOG_CA }));
+  if (config.VMBOT_AUDIT_HTTP_URL) sinks.push(new HttpSink({ url: config.VMBOT_AUDIT_HTTP_URL, token: config.VMBOT_AUDIT_HTTP_TOKEN, caFile: config.VMBOT_AUDIT_HTTP_CA }));
+  return sinks;
 }

@@ -1,0 +1,273 @@
+import { existsSync } from 'node:fs';
+import { open, readFile, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { checkLine } from '../chain';
+import { scanLines } from '../lines';
+import type { AuditLog } from '../log';
+import { GENESIS_HASH } from '../record';
+import { listSegments, segmentName } from '../segments';
+import type { ForwardItem, Sink } from './sink';
+
+/** Where forwarding stands, durably: the last record the collector is known to have. */
+export interface Cursor {
+  /** Segment and byte offset just after that record's line. */
+  segment: number;
+  offset: number;
+  id: number;
+  hash: string;
+  /** Where that record's line starts (to re-check it after a restart). */
+  lineStart: number;
+}
+
+export interface CursorFile extends Cursor {
+  sink: string;
+  target: string;
+  updatedAt: string;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+const START: Cursor = { segment: 1, offset: 0, id: 0, hash: GENESIS_HASH, lineStart: 0 };
+
+export const cursorFileFor = (dataDir: string, sink: string) => join(dataDir, `audit-forward-${sink}.json`);
+
+export interface ForwarderOptions {
+  /** The running log: read only what it has made durable, wake when it has more. */
+  log?: AuditLog;
+  batch?: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  pollMs?: number;
+  /** Write the cursor at most this often (a crash resends at most this much: at-least-once). */
+  cursorEveryMs?: number;
+}
+
+export interface ForwardStatus {
+  sink: string;
+  target: string;
+  /** Last record the collector is known to have. */
+  delivered: number;
+  /** Last record sent (may still be unconfirmed). */
+  sent: number;
+  head: number;
+  lagRecords: number;
+  /** Age of the oldest record not yet delivered, in seconds (0 when caught up). */
+  lagSeconds: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+}
+
+/**
+ * Forwards every record of the log, in order, to one sink, reading the segment files behind
+ * the writer (never in a request's path). The cursor file in the data directory says what the
+ * collector has; after a collector outage or a bot restart forwarding resumes there, so nothing
+ * is lost. Delivery is at-least-once: after a failure the unconfirmed tail is resent, and a
+ * collector de-duplicates by record id (each message carries it).
+ */
+export class Forwarder {
+  private cursor: Cursor = { ...START };
+  private sendPos: Cursor = { ...START };
+  /** Sent, not yet confirmed, in order. */
+  private inflight: Cursor[] = [];
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wakeUp: (() => void) | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private cursorDirty = false;
+  private cursorWrittenAt = 0;
+  private lastError: string | null = null;
+  private lastErrorAt: string | null = null;
+  /** Time of the oldest record not yet delivered (when known). */
+  private oldestPendingTime: string | null = null;
+  private readonly opts: Required<Omit<ForwarderOptions, 'log'>> & { log?: AuditLog };
+
+  constructor(private readonly dir: string, private readonly sink: Sink, private readonly cursorFile: string, opts: ForwarderOptions = {}) {
+    this.opts = { batch: 500, retryMinMs: 250, retryMaxMs: 5000, pollMs: 1000, cursorEveryMs: 250, ...opts };
+  }
+
+  async start(): Promise<this> {
+    this.cursor = await this.loadCursor();
+    this.sendPos = { ...this.cursor };
+    this.unsubscribe = this.opts.log?.onDurable(() => this.wake()) ?? null;
+    this.running = this.loop();
+    return this;
+  }
+
+  private woken = false;
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = null;
+    if (w) w();
+    else this.woken = true; // not asleep yet: the next sleep returns at once
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** The saved cursor, if the record it names is still there unchanged; else from the start (resend, never lose). */
+  private async loadCursor(): Promise<Cursor> {
+    let c: CursorFile;
+    try {
+      c = JSON.parse(await readFile(this.cursorFile, 'utf8')) as CursorFile;
+    } catch {
+      return { ...START };
+    }
+    this.lastError = c.lastError ?? null;
+    this.lastErrorAt = c.lastErrorAt ?? null;
+    if (!c.id) return { ...START };
+    const file = join(this.dir, segmentName(c.segment));
+    let ok = false;
+    if (existsSync(file)) {
+      await scanLines(file, (l) => {
+        const r = checkLine(l.buf, l.start, l.end);
+        ok = r.ok && r.rec.id === c.id && r.rec.hash === c.hash && l.offset + (l.end - l.start) + 1 === c.offset;
+        return false;
+      }, { fromOffset: c.lineStart, toOffset: c.offset });
+    }
+    if (ok) return { segment: c.segment, offset: c.offset, id: c.id, hash: c.hash, lineStart: c.lineStart };
+    this.noteError(`record #${c.id}, where forwarding stood, is no longer in the log as it was: resending from the start of the log (the collector de-duplicates by record id)`);
+    return { ...START };
+  }
+
+  private noteError(msg: string): void {
+    this.lastError = msg;
+    this.lastErrorAt = new Date().toISOString();
+    this.cursorDirty = true;
+  }
+
+  /** Up to `batch` complete, durable lines after sendPos (moving on to the next segment at the end of one). */
+  private async readNext(): Promise<{ items: ForwardItem[]; positions: Cursor[] }> {
+    const items: ForwardItem[] = [];
+    const positions: Cursor[] = [];
+    const durable = this.opts.log?.durable;
+    for (;;) {
+      const pos = this.sendPos;
+      if (durable && (pos.segment > durable.segment || (pos.segment === durable.segment && pos.offset >= durable.bytes))) return { items, positions };
+      const file = join(this.dir, segmentName(pos.segment));
+      if (!existsSync(file)) return { items, positions };
+      const toOffset = durable && durable.segment === pos.segment ? durable.bytes : undefined;
+      let last = pos;
+      await scanLines(file, (l) => {
+        const text = l.buf.toString('utf8', l.start, l.end);
+        const c = checkLine(l.buf, l.start, l.end);
+        const rec = c.ok ? c.rec : (JSON.parse(text) as ForwardItem['rec']); // a line that is not JSON at all throws: forwarding stops there, loudly
+        const after: Cursor = { segment: pos.segment, offset: l.offset + (l.end - l.start) + 1, id: rec.id, hash: rec.hash, lineStart: l.offset };
+        items.push({ id: rec.id, line: text, rec, verified: c.ok });
+        positions.push(after);
+        last = after;
+        return items.length < this.opts.batch;
+      }, { fromOffset: pos.offset, toOffset });
+      this.sendPos = last;
+      if (items.length >= this.opts.batch) return { items, positions };
+      // End of this segment: move on only if a later one exists (the writer rotated).
+      const next = listSegments(this.dir).find((s) => s.n > pos.segment);
+      if (!next || (durable && next.n > durable.segment)) return { items, positions };
+      this.sendPos = { ...this.sendPos, segment: next.n, offset: 0, lineStart: 0 };
+    }
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = this.opts.retryMinMs;
+    while (!this.stopping) {
+      let batch: { items: ForwardItem[]; positions: Cursor[] };
+      try {
+        batch = await this.readNext();
+      } catch (e) {
+        this.noteError(`reading the log: ${(e as Error).message}`);
+        await this.sleep(this.opts.retryMaxMs);
+        continue;
+      }
+      if (!batch.items.length) {
+        this.oldestPendingTime = null;
+        await this.commit();
+        // Idle: wake on the next durable write, or soon, to confirm what is in flight.
+        if (!this.stopping) await this.sleep(this.inflight.length ? Math.min(this.opts.pollMs, 200) : this.opts.pollMs);
+        continue;
+      }
+      this.oldestPendingTime ??= batch.items[0]!.rec.time;
+      try {
+        await this.sink.send(batch.items);
+        this.inflight.push(...batch.positions);
+        backoff = this.opts.retryMinMs;
+        if (this.lastError) {
+          this.lastError = null;
+          this.cursorDirty = true;
+        }
+        await this.commit();
+      } catch (e) {
+        // Resend from what the collector is known to have.
+        this.noteError((e as Error).message);
+        this.inflight = [];
+        this.sendPos = { ...this.cursor };
+        await this.commit(true);
+        if (!this.stopping) await this.sleep(backoff);
+        backoff = Math.min(backoff * 2, this.opts.retryMaxMs);
+      }
+    }
+  }
+
+  /** Move the cursor up to what the sink confirms; write it (atomically) when due or forced. */
+  private async commit(force = false): Promise<void> {
+    const confirmed = this.sink.confirmed();
+    let moved = false;
+    while (this.inflight.length && this.inflight[0]!.id <= confirmed) {
+      this.cursor = this.inflight.shift()!;
+      moved = true;
+    }
+    if (moved) this.cursorDirty = true;
+    if (!this.cursorDirty || (!force && Date.now() - this.cursorWrittenAt < this.opts.cursorEveryMs)) return;
+    this.cursorDirty = false;
+    this.cursorWrittenAt = Date.now();
+    const data: CursorFile = { ...this.cursor, sink: this.sink.name, target: this.sink.target, updatedAt: new Date().toISOString(), lastError: this.lastError, lastErrorAt: this.lastErrorAt };
+    // Temp file + fsync + rename, asynchronously: never a torn cursor, never a blocked event loop.
+    const tmp = join(dirname(this.cursorFile), `.${basename(this.cursorFile)}.tmp`);
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(data) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.cursorFile);
+  }
+
+  status(): ForwardStatus {
+    const head = this.opts.log?.durable.id ?? this.sendPos.id;
+    const lagRecords = Math.max(0, head - this.cursor.id);
+    const t = lagRecords && this.oldestPendingTime ? Date.parse(this.oldestPendingTime) : NaN;
+    return {
+      sink: this.sink.name, target: this.sink.target, delivered: this.cursor.id, sent: this.sendPos.id, head, lagRecords,
+      lagSeconds: Number.isNaN(t) ? 0 : Math.max(0, (Date.now() - t) / 1000), lastError: this.lastError, lastErrorAt: this.lastErrorAt,
+    };
+  }
+
+  /**
+   * Shutdown: keep forwarding until caught up with the log (at most `drainMs`), close the sink
+   * cleanly (which confirms what it received) and write the cursor.
+   */
+  async stop(drainMs = 5000): Promise<void> {
+    const deadline = Date.now() + drainMs;
+    while (Date.now() < deadline && !this.lastError && this.sendPos.id < (this.opts.log?.durable.id ?? this.sendPos.id)) await new Promise((r) => setTimeout(r, 20));
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.wake();
+    await this.running;
+    await this.sink.close().catch(() => undefined);
+    await this.commit(true);
+  }
+}

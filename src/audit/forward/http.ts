@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { hostname } from 'node:os';
+import type { ForwardItem, Sink } from './sink';
+
+export interface HttpSinkOptions {
+  url: string;
+  /** Sent as "Authorization: Splunk <token>" (HEC); never logged. */
+  token?: string;
+  caFile?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * An HTTP JSON collector in Splunk HEC's event format: one POST per batch, the events
+ * concatenated, each `{time, host, source, sourcetype, event: <record>, fields: {id, hash}}`.
+ * A 2xx answer acknowledges the whole batch; anything else (or no answer) is retried.
+ */
+export class HttpSink implements Sink {
+  readonly name = 'http';
+  readonly target: string;
+  private readonly url: URL;
+  private readonly ca?: Buffer;
+  private confirmedId = 0;
+
+  constructor(private readonly opts: HttpSinkOptions) {
+    this.url = new URL(opts.url);
+    this.target = `${this.url.origin}${this.url.pathname}`;
+    this.ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
+  }
+
+  send(items: ForwardItem[]): Promise<void> {
+    const host = hostname();
+    const body = items
+      .map((it) => JSON.stringify({
+        time: Date.parse(it.rec.time) / 1000, host, source: 'vmbot', sourcetype: 'vmbot:audit',
+        event: it.rec, fields: { id: it.id, hash: it.rec.hash, verified: it.verified },
+      }))
+      .join('\n');
+    const req = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((resolve, reject) => {
+      const r = req(this.url, {
+        method: 'POST', ca: this.ca, timeout: this.opts.timeoutMs ?? 15_000,
+        headers: {
+          'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+          ...(this.opts.token ? { authorization: `Splunk ${this.opts.token}` } : {}),
+        },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => void (text.length < 500 && (text += c)));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) {
+            this.confirmedId = items[items.length - 1]!.id;
+            resolve();
+          } else reject(new Error(`http ${this.target}: HTTP ${status} ${text.slice(0, 200).replace(/\s+/g, ' ')}`));
+        });
+      });
+      r.on('timeout', () => r.destroy(new Error('no answer in time')));
+      r.on('error', (e) => reject(new Error(`http ${this.target}: ${e.message}`)));
+      r.end(body);
+    });
+  }
+
+  confirmed(): number {
+    return this.confirmedId;
+  }
+
+  async close(): Promise<void> {}
+}

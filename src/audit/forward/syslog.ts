@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
+import type { ForwardItem, Sink } from './sink';
+
+/** RFC 5424 facility 13, "log audit". */
+const FACILITY = 13;
+/** The private enterprise number RFC 5612 reserves for documentation and examples. */
+export const SD_ID = 'vmbot@32473';
+const WARN_OUTCOMES = new Set(['denied', 'failed', 'unknown']);
+
+/** PRINTUSASCII only, at most 255 (RFC 5424 HOSTNAME). */
+const HOST = (hostname().replace(/[^\x21-\x7e]/g, '') || '-').slice(0, 255);
+
+/**
+ * One record as an RFC 5424 message: the record's own time, APP-NAME vmbot, MSGID audit (or
+ * checkpoint), its id and hash as structured data, and the record JSON, byte for byte as on
+ * disk, as MSG. Framed by octet counting (RFC 6587 3.4.1; RFC 5425 for TLS), so a newline or
+ * anything else inside a record can never split or join messages.
+ */
+export function syslogFrame(item: ForwardItem): Buffer {
+  const r = item.rec;
+  const severity = r.outcome && WARN_OUTCOMES.has(r.outcome) ? 4 : 5;
+  const msgid = !item.verified ? 'audit-unverified' : r.operation === 'audit.checkpoint' ? 'checkpoint' : 'audit';
+  const msg = `<${FACILITY * 8 + severity}>1 ${r.time} ${HOST} vmbot ${process.pid} ${msgid} [${SD_ID} id="${r.id}" hash="${r.hash}" kind="${r.kind}"] ${item.line}`;
+  const body = Buffer.from(msg, 'utf8');
+  return Buffer.concat([Buffer.from(`${body.length} `), body]);
+}
+
+export interface SyslogOptions {
+  /** tcp://host:port or tls://host:port */
+  url: string;
+  /** PEM file of the CA(s) the collector's certificate must chain to (TLS). */
+  caFile?: string;
+  /** A record counts as received once written and the connection stayed up this long. */
+  confirmMs?: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Syslog over TCP or TLS. Plain syslog has no acknowledgement, so "delivered" is inferred: a
+ * record written to a connection that then stayed up for confirmMs, or that we closed cleanly
+ * (the collector read to our end of stream and closed its side). Anything less is resent after
+ * a reconnect: at-least-once, duplicates carry the same record id.
+ *
+ * Written here rather than with the `syslog-client` package: it frames TCP with a trailing
+ * newline (non-transparent framing, which RFC 5425 does not allow over TLS and which a record
+ * containing a newline would break), has no structured data, and reports no connection loss
+ * between writes — the one thing at-least-once delivery needs to know.
+ */
+export class SyslogSink implements Sink {
+  readonly name = 'syslog';
+  readonly target: string;
+  private readonly tls: boolean;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly ca?: Buffer;
+  private readonly confirmMs: number;
+  private readonly connectTimeoutMs: number;
+  private socket: Socket | null = null;
+  private dead = false;
+  /** Written on the current connection, not yet confirmed: id and when. */
+  private unconfirmed: { id: number; at: number }[] = [];
+  private confirmedId = 0;
+
+  constructor(opts: SyslogOptions) {
+    const m = /^(tcp|tls):\/\/(\[[^\]]+\]|[^:/]+):(\d+)$/.exec(opts.url);
+    if (!m) throw new Error(`not a syslog URL: ${opts.url} (tcp://host:port or tls://host:port)`);
+    this.tls = m[1] === 'tls';
+    this.host = m[2]!.replace(/^\[|\]$/g, '');
+    this.port = Number(m[3]);
+    this.target = opts.url;
+    this.ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
+    this.confirmMs = opts.confirmMs ?? 1000;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+  }
+
+  private connect(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const s: Socket = this.tls
+        ? tlsConnect({ host: this.host, port: this.port, ca: this.ca, servername: /^[\d.:]+$/.test(this.host) ? undefined : this.host })
+        : netConnect({ host: this.host, port: this.port });
+      const timer = setTimeout(() => s.destroy(new Error(`connecting to ${this.target} timed out`)), this.connectTimeoutMs);
+      const fail = (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      s.once('error', fail);
+      s.once(this.tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        s.off('error', fail);
+        s.setKeepAlive(true, 30_000);
+        s.setNoDelay(true);
+        this.dead = false;
+        // Any loss of the connection voids what was not yet confirmed (it will be resent).
+        const lost = () => {
+          this.dead = true;
+          this.unconfirmed = [];
+          if (this.socket === s) this.socket = null;
+        };
+        s.on('error', lost);
+        s.on('close', lost);
+        s.on('end', lost); // the collector closed its side: it reads no more
+        s.on('data', () => undefined); // a collector has nothing to say; never let its bytes pile up
+        resolve(s);
+      });
+    });
+  }
+
+  async send(items: ForwardItem[]): Promise<void> {
+    const s = this.socket ?? (this.socket = await this.connect().catch((e: Error) => {
+      throw new Error(`syslog ${this.target}: ${e.message}`);
+    }));
+    const data = Buffer.concat(items.map(syslogFrame));
+    await new Promise<void>((resolve, reject) => {
+      s.write(data, (e) => (e ? reject(new Error(`syslog ${this.target}: ${e.message}`)) : resolve()));
+    });
+    if (this.dead || s.destroyed) throw new Error(`syslog ${this.target}: connection lost`);
+    const at = Date.now();
+    for (const it of items) this.unconfirmed.push({ id: it.id, at });
+  }
+
+  confirmed(): number {
+    const cutoff = Date.now() - this.confirmMs;
+    if (!this.dead) while (this.unconfirmed.length && this.unconfirmed[0]!.at <= cutoff) this.confirmedId = this.unconfirmed.shift()!.id;
+    return this.confirmedId;
+  }
+
+  async close(): Promise<void> {
+    const s = this.socket;
+    this.socket = null;
+    if (!s) return;
+    const lastSent = this.dead ? undefined : this.unconfirmed[this.unconfirmed.length - 1]?.id;
+    const clean = await new Promise<boolean>((resolve) => {
+      let sawEnd = false;
+      let hadError = false;
+      const timer = setTimeout(() => {
+        s.destroy();
+        resolve(false);
+      }, 5000);
+      s.once('end', () => (sawEnd = true));
+      s.once('error', () => (hadError = true));
+      s.once('close', () => {
+        clearTimeout(timer);
+        resolve(sawEnd && !hadError);
+      });
+      s.end();
+    });
+    // The collector read up to our end of stream and closed: everything written reached it.
+    if (clean && lastSent !== undefined) this.confirmedId = lastSent;
+    this.unconfirmed = [];
+  }
+}

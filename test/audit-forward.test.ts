@@ -1,0 +1,196 @@
+/**
+ * Issue 9, SIEM forwarding: every record reaches the collector once per delivery, in order;
+ * a collector that is down, or a bot that restarts, loses nothing (at-least-once: duplicates
+ * carry the record id).
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cursorFileFor } from '../src/audit/forward/forwarder';
+import { generateAuditKeys } from '../src/audit/keys';
+import { listSegments } from '../src/audit/segments';
+import { openTestApp, tempDir, type TestApp } from './support/app';
+import { HecStandIn, makeTestCa, SyslogCollector } from './support/collectors';
+import { vmbot } from './support/cli';
+
+jest.setTimeout(60_000);
+
+/** Every record on disk, in order, as the exact lines. */
+function diskLines(dataDir: string): { id: number; line: string }[] {
+  return listSegments(join(dataDir, 'audit')).flatMap((s) =>
+    readFileSync(s.file, 'utf8').split('\n').filter(Boolean).map((line) => ({ id: (JSON.parse(line) as { id: number }).id, line })));
+}
+const allIds = (dataDir: string) => diskLines(dataDir).map((r) => r.id);
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function traffic(app: TestApp, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await app.say(i % 2 ? 'alice' : 'bob', i % 3 ? 'status web01' : 'whoami');
+}
+
+describe('syslog forwarding (RFC 5424, octet counting)', () => {
+  const apps: TestApp[] = [];
+  const collectors: SyslogCollector[] = [];
+  afterEach(async () => {
+    for (const a of apps.splice(0)) await a.close();
+    for (const c of collectors.splice(0)) await c.stop();
+  });
+  const open = async (dataDir: string, env: Record<string, string>) => {
+    const app = await openTestApp({ VMBOT_DATA_DIR: dataDir, ...env });
+    apps.push(app);
+    return app;
+  };
+  const closeApp = async (app: TestApp) => {
+    apps.splice(apps.indexOf(app), 1);
+    await app.close();
+  };
+
+  test('over TCP: every record, in order, as the bytes on disk, with id and hash as structured data', async () => {
+    const col = await new SyslogCollector().start();
+    collectors.push(col);
+    const dataDir = tempDir();
+    const app = await open(dataDir, { VMBOT_AUDIT_SYSLOG: `tcp://127.0.0.1:${col.port}` });
+    await traffic(app, 12);
+    await until('all records', () => col.ids().length === allIds(dataDir).length);
+    expect(col.ids()).toEqual(allIds(dataDir));
+    const disk = new Map(diskLines(dataDir).map((r) => [r.id, r.line]));
+    for (const m of col.messages) {
+      expect(m.msg).toBe(disk.get(Number(m.sd.id)));
+      expect(m.sd.hash).toBe((JSON.parse(m.msg) as { hash: string }).hash);
+      expect(m.msgid).toBe('audit');
+      expect(m.pri >> 3).toBe(13); // facility "log audit"
+    }
+    // a denial is a warning, a status a notice
+    await app.say('mallory', 'start web01');
+    await until('the denial', () => col.messages.some((m) => m.msg.includes('"user":"mallory"')));
+    expect(col.messages.find((m) => m.msg.includes('"user":"mallory"'))!.pri & 7).toBe(4);
+  });
+
+  test('signed checkpoints reach the collector in the stream, and its copy verifies the log', async () => {
+    const col = await new SyslogCollector().start();
+    collectors.push(col);
+    const dataDir = tempDir();
+    const keys = generateAuditKeys(tempDir('vmbot-keys-'));
+    const app = await open(dataDir, { VMBOT_AUDIT_SYSLOG: `tcp://127.0.0.1:${col.port}`, VMBOT_AUDIT_KEY_FILE: keys.keyFile, VMBOT_AUDIT_CHECKPOINT_RECORDS: '5' });
+    await traffic(app, 8);
+    await closeApp(app); // final checkpoint, delivered before the sink closes
+    expect(col.ids()).toEqual(allIds(dataDir));
+    const cps = col.messages.filter((m) => m.msgid === 'checkpoint');
+    expect(cps.length).toBeGreaterThanOrEqual(2);
+    // the collector's copy is the independent one: verify against it, with the local checkpoint file gone
+    const siem = join(tempDir('vmbot-siem-'), 'syslog.log');
+    writeFileSync(siem, col.messages.map((m) => m.raw).join('\n') + '\n');
+    rmSync(join(dataDir, 'audit-checkpoints.jsonl'));
+    const ok = vmbot(['audit', 'verify', '--pubkey', keys.pubFile, '--checkpoints', siem], { VMBOT_DATA_DIR: dataDir });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`Checkpoints: ${cps.length} signed checkpoint\\(s\\)`));
+    // and a cut tail on the host is caught by it
+    const seg = listSegments(join(dataDir, 'audit')).at(-1)!.file;
+    writeFileSync(seg, readFileSync(seg, 'utf8').split('\n').filter(Boolean).slice(0, -3).join('\n') + '\n');
+    const cut = vmbot(['audit', 'verify', '--pubkey', keys.pubFile, '--checkpoints', siem], { VMBOT_DATA_DIR: dataDir });
+    expect(cut.code).toBe(1);
+    expect(cut.stdout).toMatch(/BROKEN: records #\d+–#\d+ are missing/);
+  });
+
+  test('over TLS with a test CA; a collector whose certificate does not chain to the CA gets nothing', async () => {
+    const ca = makeTestCa();
+    const col = await new SyslogCollector({ key: ca.key, cert: ca.cert }).start();
+    collectors.push(col);
+    const dataDir = tempDir();
+    const app = await open(dataDir, { VMBOT_AUDIT_SYSLOG: `tls://127.0.0.1:${col.port}`, VMBOT_AUDIT_SYSLOG_CA: ca.caFile });
+    await traffic(app, 6);
+    await until('all records over TLS', () => col.ids().length === allIds(dataDir).length);
+    expect(col.ids()).toEqual(allIds(dataDir));
+
+    const wrong = tempDir();
+    const app2 = await open(wrong, { VMBOT_AUDIT_SYSLOG: `tls://127.0.0.1:${col.port}`, VMBOT_AUDIT_SYSLOG_CA: ca.otherCaFile });
+    const before = col.messages.length;
+    await traffic(app2, 3);
+    await until('a certificate error', () => /certificate/i.test(app2.assurance.forwarding()[0]!.lastError ?? ''));
+    expect(col.messages.length).toBe(before);
+    expect(app2.assurance.forwarding()[0]!.lagRecords).toBeGreaterThan(0);
+  });
+
+  test('collector down, records written, collector back, bot restarted (twice): every record arrives, none lost', async () => {
+    const col = await new SyslogCollector().start();
+    collectors.push(col);
+    const dataDir = tempDir();
+    const env = { VMBOT_AUDIT_SYSLOG: `tcp://127.0.0.1:${col.port}` };
+    let app = await open(dataDir, env);
+    await traffic(app, 5);
+    await until('first records', () => col.ids().length === allIds(dataDir).length);
+
+    await col.stop();
+    await traffic(app, 20); // written while the collector is down
+    await until('the outage to be noticed', () => app.assurance.forwarding()[0]!.lastError !== null);
+    expect(app.assurance.forwarding()[0]!.lagRecords).toBeGreaterThan(0);
+    await col.start(); // same port
+    await until('the backlog', () => col.ids().length === allIds(dataDir).length);
+    await until('the lag to clear', () => app.assurance.forwarding()[0]!.lagRecords === 0);
+
+    // restart the bot while everything is delivered: nothing is sent twice
+    await closeApp(app);
+    const afterClose = col.messages.length;
+    app = await open(dataDir, env);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(col.messages.length).toBe(afterClose);
+    await traffic(app, 3);
+
+    // collector down, bot stopped with records undelivered, collector back, bot started
+    await until('delivered', () => col.ids().length === allIds(dataDir).length);
+    await col.stop();
+    await traffic(app, 7);
+    await closeApp(app);
+    await col.start();
+    app = await open(dataDir, env);
+    await until('everything after both restarts', () => col.ids().length === allIds(dataDir).length);
+    expect(col.ids()).toEqual(allIds(dataDir)); // in order, none missing
+    await closeApp(app);
+
+    // `audit status` shows the sink caught up
+    const st = vmbot(['audit', 'status', '--json'], { VMBOT_DATA_DIR: dataDir, ...env });
+    const s = JSON.parse(st.stdout) as { forwarding: { sink: string; lagRecords: number }[] };
+    expect(s.forwarding).toEqual([expect.objectContaining({ sink: 'syslog', lagRecords: 0 })]);
+  });
+});
+
+describe('HTTP (Splunk HEC-style) forwarding', () => {
+  test('token from the environment; a collector answering 503 and then gone loses nothing across a bot restart', async () => {
+    const hec = await new HecStandIn().start();
+    const dataDir = tempDir();
+    const token = 'hec-token-0f3a9c2e-7b41-4d2a-9e55-1c2d3e4f5a6b';
+    const env = { VMBOT_AUDIT_HTTP_URL: hec.url, VMBOT_AUDIT_HTTP_TOKEN: token };
+    let app = await openTestApp({ VMBOT_DATA_DIR: dataDir, ...env });
+    try {
+      await traffic(app, 5);
+      await until('first events', () => hec.ids().length === allIds(dataDir).length);
+      expect(hec.events.every((e) => e.auth === `Splunk ${token}`)).toBe(true);
+
+      hec.down = true; // 503
+      await traffic(app, 8);
+      await until('the 503 to be noticed', () => /HTTP 503/.test(app.assurance.forwarding()[0]!.lastError ?? ''));
+      await app.close();
+      await hec.stop(); // and then gone entirely
+      app = await openTestApp({ VMBOT_DATA_DIR: dataDir, ...env });
+      await traffic(app, 4);
+      await until('connection refused', () => /ECONNREFUSED/.test(app.assurance.forwarding()[0]!.lastError ?? ''));
+      hec.down = false;
+      await hec.start();
+      await until('everything', () => hec.ids().length === allIds(dataDir).length);
+      expect(hec.ids()).toEqual(allIds(dataDir));
+      const disk = new Map(diskLines(dataDir).map((r) => [r.id, JSON.parse(r.line) as unknown]));
+      for (const e of hec.events) expect(e.event).toEqual(disk.get(e.id));
+      // the token is never written anywhere in the data directory
+      for (const f of [cursorFileFor(dataDir, 'http'), ...listSegments(join(dataDir, 'audit')).map((s) => s.file)])
+        expect(readFileSync(f, 'utf8')).not.toContain(token);
+    } finally {
+      await app.close();
+      await hec.stop();
+    }
+  });
+});
