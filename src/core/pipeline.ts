@@ -109,15 +109,54 @@ export class Pipeline {
     const inputs = req.data.inputs && Object.fromEntries(Object.entries(req.data.inputs).map(([k, v]) => [k, redactSecrets(v)]));
     const request: Request = { ...req.data, text: redactSecrets(req.data.text), ...(inputs ? { inputs } : {}) };
     const key = request.idempotencyKey && `${request.principal}|${request.idempotencyKey}`;
-    const seen = key ? this.deps.store.data.idempotency[key] : undefined;
-    // Copies both ways: the reply kept in state must not share objects with one an adapter holds.
-    if (seen) {
-      const first = structuredClone(seen.reply) as unknown as Reply;
-      return { ...first, data: { ...(first.data ?? {}), replayed: true } };
+    if (!key) return this.process(request, delivery);
+    // Reserve the key before anything runs, in the same serialised state update that checks it:
+    // of two deliveries at once, exactly one runs; the other gets its reply.
+    const now = this.clock();
+    const found = await this.deps.store.update((d) => {
+      this.pruneIdempotency(d.idempotency, now);
+      const seen = d.idempotency[key];
+      if (seen) return structuredClone(seen);
+      d.idempotency[key] = { at: now.toISOString(), reply: {}, state: 'running' };
+      return null;
+    });
+    if (found) return this.replay(key, found);
+    const running = this.process(request, delivery);
+    this.running.set(key, running);
+    try {
+      const reply = await running;
+      // Copies both ways: the reply kept in state must not share objects with one an adapter holds.
+      await this.deps.store.update((d) => void (d.idempotency[key] = { at: now.toISOString(), reply: structuredClone(reply) as unknown as Record<string, unknown>, state: 'done' }));
+      return reply;
+    } finally {
+      this.running.delete(key);
     }
-    const reply = await this.process(request, delivery);
-    if (key) await this.deps.store.update((d) => void (d.idempotency[key] = { at: this.clock().toISOString(), reply: structuredClone(reply) as unknown as Record<string, unknown> }));
-    return reply;
+  }
+
+  /** Requests with an idempotency key that are running in this process, by key. */
+  private readonly running = new Map<string, Promise<Reply>>();
+  private lastPrune = 0;
+
+  /** The first reply again, marked as a replay; waits for it if the first delivery still runs. */
+  private async replay(key: string, entry: { reply: Record<string, unknown>; state?: 'running' | 'done' }): Promise<Reply> {
+    const inFlight = this.running.get(key);
+    const first = entry.state === 'running'
+      ? inFlight
+        ? structuredClone(await inFlight)
+        : ({ status: 'failed', code: 'conflict', text: 'This request was being handled when vmbot stopped, so it is not run again. Check the result with "status" before trying again.' } satisfies Reply)
+      : (structuredClone(entry.reply) as unknown as Reply);
+    return { ...first, data: { ...(first.data ?? {}), replayed: true } };
+  }
+
+  /**
+   * Keys older than a day are forgotten (platforms redeliver within minutes: Slack retries for
+   * 5 minutes, Teams for less), so the state file stays small. At most once a minute.
+   */
+  private pruneIdempotency(keys: Record<string, { at: string; state?: string }>, now: Date): void {
+    if (now.getTime() - this.lastPrune < 60_000) return;
+    this.lastPrune = now.getTime();
+    const cutoff = now.getTime() - IDEMPOTENCY_TTL_MS;
+    for (const [k, v] of Object.entries(keys)) if (Date.parse(v.at) < cutoff && !this.running.has(k)) delete keys[k];
   }
 
   private async process(request: Request, delivery: Delivery): Promise<Reply> {
@@ -274,6 +313,9 @@ export class Pipeline {
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 }
+
+/** How long a redelivery is recognised (see pruneIdempotency). */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
 /** Denials and errors are private wherever they were asked; the rest as the command says. */
 export const withVisibility = (r: Reply): Reply => ({

@@ -45,8 +45,13 @@ export type ConsoleGrant = z.infer<typeof ConsoleGrantSchema>;
 
 export const IdempotencyEntrySchema = z.object({
   at: z.string(),
-  /** The reply first given, replayed for a redelivered request. */
+  /** The reply first given, replayed for a redelivered request (empty while it runs). */
   reply: z.record(z.string(), z.unknown()),
+  /**
+   * `running`: reserved before the command ran and not finished yet. Found so after a restart,
+   * the request was cut off: its outcome is in the audit log, and it is not run again.
+   */
+  state: z.enum(['running', 'done']).optional(),
 });
 
 export const StoreDataSchema = z.object({
