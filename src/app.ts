@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { AuditIndex } from './audit/index/index';
 import { AuditLog } from './audit/log';
 import { reconcileOpenIntents } from './audit/reconcile';
+import { registerAuditMetrics } from './audit/metrics';
 import { startAssurance, type AuditAssurance } from './audit/runtime';
 import type { AuditRecord } from './audit/record';
 import type { AnyCommand, Services } from './core/command';
@@ -80,6 +81,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     // Before recovery, so what start-up records is counted too.
     const metrics = new Metrics(store);
     metrics.instrument(audit);
+    registerAuditMetrics(metrics.registry, audit, assurance);
     const backend = opts.backend ?? (await openBackend(config));
     opened.push(backend);
     const recovered = await reconcileOpenIntents(audit, backend);

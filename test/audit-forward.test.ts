@@ -129,9 +129,14 @@ describe('syslog forwarding (RFC 5424, octet counting)', () => {
     await traffic(app, 20); // written while the collector is down
     await until('the outage to be noticed', () => app.assurance.forwarding()[0]!.lastError !== null);
     expect(app.assurance.forwarding()[0]!.lagRecords).toBeGreaterThan(0);
+    // the lag is on /metrics while the collector is away
+    const during = (await app.metrics.text()).body;
+    expect(Number(/^vmbot_audit_forward_lag_records\{sink="syslog"\} (\d+)$/m.exec(during)![1])).toBeGreaterThan(0);
+    expect(during).toMatch(/^vmbot_audit_forward_failing\{sink="syslog"\} 1$/m);
     await col.start(); // same port
     await until('the backlog', () => col.ids().length === allIds(dataDir).length);
     await until('the lag to clear', () => app.assurance.forwarding()[0]!.lagRecords === 0);
+    expect((await app.metrics.text()).body).toMatch(/^vmbot_audit_forward_lag_records\{sink="syslog"\} 0$/m);
 
     // restart the bot while everything is delivered: nothing is sent twice
     await closeApp(app);

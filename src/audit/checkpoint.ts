@@ -130,6 +130,8 @@ export interface CheckpointerOptions {
   everyMs: number;
   clock?: () => Date;
   onError?: (e: unknown) => void;
+  /** Each checkpoint once it is durable (e.g. to post it in an audit chat channel). */
+  onCheckpoint?: (cp: Checkpoint) => void;
 }
 
 /**
@@ -184,6 +186,7 @@ export class Checkpointer {
       appendDurable(this.opts.file, JSON.stringify(cp) + '\n');
       this.last = cp;
       this.lastError = null;
+      this.opts.onCheckpoint?.(cp);
       return cp;
     } catch (e) {
       this.lastError = e instanceof Error ? e.message : String(e);
