@@ -2,6 +2,7 @@ import { VmbotError } from '../core/errors';
 import type { Reply } from '../core/types';
 import { scopeHolds, type Identity } from '../policy/evaluator';
 import { named } from '../policy/schema';
+import type { VmInfo } from '../hyperv/backend';
 import type { ApprovalRequest } from '../state/schema';
 import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
 import { queryAudit } from '../audit/query';
@@ -29,6 +30,10 @@ type ApproveStep =
  * record (a shallow copy would share its approvals list and report the other approver's vote).
  */
 const snapshot = (r: ApprovalRequest): ApprovalRequest => structuredClone(r);
+
+/** All a requester learns of a request closed because its name is taken (issue 7: no existence oracle). */
+const NOT_FULFILLED = 'could not be fulfilled';
+const notFulfilledText = (r: ApprovalRequest) => `Your request ${r.id} for ${r.name} ${NOT_FULFILLED} and is closed; nothing was created.`;
 
 /**
  * New VMs only through change management: a request from a template, approved by people who
@@ -59,7 +64,10 @@ export class Approvals {
     const host = template.hosts[0]!;
     if (!scopeHolds(scope, { name: r.name, host }, true))
       throw new VmbotError('usage', `A ${r.template} VM must be named like ${named(policy.policy.scopes, template.scope)!.vms.join(' or ')}; "${r.name}" is not.`);
-    if (await this.deps.backend.get(r.name)) throw new VmbotError('usage', `A VM named ${r.name} already exists. Choose another name.`);
+    // Collisions only with what the requester may see: the reply must not depend on a VM outside
+    // their scope (that would be an existence oracle). A hidden one is caught at approval.
+    const taken = await this.nameTaken(r.name);
+    if (taken.vm && policy.visible(identity.id, taken.vm).allow) throw new VmbotError('usage', `A VM named ${r.name} already exists. Choose another name.`);
     const quota = named(policy.policy.scopes, template.scope)!.quotaPerUser;
     const now = this.now();
     const expiresAt = new Date(now.getTime() + policy.policy.settings.requests.expireHours * 3_600_000);
@@ -78,8 +86,8 @@ export class Approvals {
       d.approvals[req.id] = req;
     });
     const approvers = policy.usersWith('Approve Virtual Machine Request', template.scope).filter((u) => u !== identity.id);
-    await this.event(actor, req, 'request.notify', 'ok', `approvers notified: ${approvers.join(', ') || 'none'}`, { to: approvers });
-    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`), topic: topicOf(req.id) });
+    await this.event(actor, req, 'request.notify', 'ok', `approvers notified: ${approvers.join(', ') || 'none'}`, { to: approvers, ...(taken.taken ? { nameTaken: true } : {}) });
+    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`, taken.taken), topic: topicOf(req.id) });
     const who = approvers.length ? `${approvers.join(', ')}` : 'nobody (no approver holds this scope: ask a platform admin)';
     return {
       status: 'pending',
@@ -93,6 +101,13 @@ export class Approvals {
   async approve(identity: Identity, actor: Actor, id: string): Promise<Reply> {
     const req = this.deps.store.data.approvals[id];
     this.checkDecider(identity, req, id, 'approve');
+    if (req.status === 'pending') {
+      const taken = await this.nameTaken(req.name);
+      if (taken.taken) {
+        const closed = await this.closeOnCollision(actor, id, taken.vm);
+        if (closed) return closed;
+      }
+    }
     const at = this.now();
     const step = await this.deps.store.update((d): ApproveStep => {
       const cur = d.approvals[id];
@@ -199,7 +214,7 @@ export class Approvals {
     const trail = await queryAudit(this.deps.audit.dir, { correlationId: id });
     const steps = trail
       .filter((x) => x.kind !== 'intent')
-      .map((x) => `  #${x.id} ${fmtTime(x.time)}  ${x.user ?? x.principal ?? 'vmbot'}: ${trailWords(x)}`);
+      .map((x) => `  #${x.id} ${fmtTime(x.time)}  ${x.user ?? x.principal ?? 'vmbot'}: ${trailWords(x, r.requester === identity.id ? r.requester : null)}`);
     const fields = this.fields(r);
     const pending = r.status === 'pending';
     return {
@@ -260,7 +275,9 @@ export class Approvals {
       case 'created':
         return `created${r.vm ? ` on ${r.vm.host}` : ''}, approved by ${by}${when} (requested by ${r.requester})`;
       case 'failed':
-        return `approved by ${by}${when}, but creating it failed: ${r.error ?? 'see the audit log'} (requested by ${r.requester})`;
+        return r.error === NOT_FULFILLED
+          ? `${NOT_FULFILLED}${when} (requested by ${r.requester})`
+          : `approved by ${by}${when}, but creating it failed: ${r.error ?? 'see the audit log'} (requested by ${r.requester})`;
     }
   }
 
@@ -301,13 +318,58 @@ export class Approvals {
   async resumeApproved(): Promise<number> {
     const stuck = Object.values(this.deps.store.data.approvals).filter((r) => r.status === 'approved');
     for (const r of stuck) {
-      const existing = await this.deps.backend.get(r.name);
-      if (existing) {
+      const taken = await this.nameTaken(r.name);
+      const existing = taken.vm;
+      // Ours only if it stands where the request put it; anything else is a collision.
+      if (taken.taken && (!existing || existing.host.toLowerCase() !== r.host.toLowerCase())) await this.closeOnCollision(SYSTEM, r.id, existing);
+      else if (existing) {
         await this.deps.store.update((d) => void Object.assign(d.approvals[r.id]!, { status: 'created', vm: { id: existing.id, name: existing.name, host: existing.host } }));
         await this.event(SYSTEM, r, 'Create Virtual Machine', 'ok', 'found created after a restart', { vm: existing.name });
       } else await this.createVm(r, SYSTEM);
     }
     return stuck.length;
+  }
+
+  /**
+   * Does a VM of this name exist on any host? `ambiguous` (several hosts) counts as taken; the
+   * VM itself only when exactly one answers.
+   */
+  private async nameTaken(name: string): Promise<{ taken: boolean; vm: VmInfo | null }> {
+    try {
+      const vm = await this.deps.backend.get(name);
+      return { taken: !!vm, vm };
+    } catch (e) {
+      if (e instanceof VmbotError && e.code === 'ambiguous') return { taken: true, vm: null };
+      throw e;
+    }
+  }
+
+  /**
+   * A pending request whose name a VM already has (one the requester could not see, or one
+   * made since): close it as failed. The approver is told why; the requester only that it could
+   * not be fulfilled; the auditor finds both in the log. Null when the request was decided
+   * meanwhile (the normal answer for a closed request follows).
+   */
+  private async closeOnCollision(actor: Actor, id: string, vm: VmInfo | null): Promise<Reply | null> {
+    const at = this.now().toISOString();
+    const closed = await this.deps.store.update((d) => {
+      const cur = d.approvals[id];
+      if (!cur || (cur.status !== 'pending' && cur.status !== 'approved')) return null;
+      Object.assign(cur, { status: 'failed', error: NOT_FULFILLED, decidedAt: at });
+      return snapshot(cur);
+    });
+    if (!closed) return null;
+    const why = `a VM named ${closed.name} already exists on Hyper-V`;
+    await this.event(actor, closed, 'request.collision', 'failed', `${why}; the request cannot be fulfilled`, {
+      existing: vm ? { id: vm.id, name: vm.name, host: vm.host } : 'on more than one host',
+    });
+    await this.decided(closed, `could not be fulfilled: ${why}`);
+    await this.deps.notices.send({ to: [closed.requester], reply: { status: 'failed', text: notFulfilledText(closed), data: { requestId: id, status: 'failed' } } });
+    return {
+      status: 'invalid', code: 'conflict',
+      text: `Request ${id} cannot be fulfilled: ${why}. The request is closed and nothing was created or changed. ${closed.requester} has been told only that it could not be fulfilled.`,
+      data: { requestId: id, status: 'failed' },
+    };
   }
 
   private checkDecider(identity: Identity, req: ApprovalRequest | undefined, id: string, verb: string): asserts req is ApprovalRequest {
@@ -336,9 +398,12 @@ export class Approvals {
       return { status: 'done', text: `Approved ${req.id}: ${vm.name} created on ${vm.host} from ${req.template}. ${req.requester} has been told.`, data: { requestId: req.id, status: 'created', vm: vm.name } };
     } catch (e) {
       const err = e instanceof VmbotError ? e : new VmbotError('failed', 'Hyper-V could not create the VM.', String(e));
-      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: err.message }));
+      // A VM of that name appeared since the approval check (maybe one the requester cannot
+      // see): the requester learns only that the request could not be fulfilled.
+      const taken = err.code === 'already_exists' || err.code === 'ambiguous';
+      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: taken ? NOT_FULFILLED : err.message }));
       await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'failed', error: `${err.code}: ${err.detail ?? err.message}` });
-      await this.deps.notices.send({ to: [req.requester], reply: { status: 'failed', text: `Your request ${req.id} was approved, but creating ${req.name} failed: ${err.message}` } });
+      await this.deps.notices.send({ to: [req.requester], reply: { status: 'failed', text: taken ? notFulfilledText(req) : `Your request ${req.id} was approved, but creating ${req.name} failed: ${err.message}` } });
       throw err;
     }
   }
@@ -389,20 +454,27 @@ export class Approvals {
     });
   }
 
-  private card(r: ApprovalRequest, title: string): Reply {
+  /** The approvers' card. `nameTaken`: a VM of that name exists already (approving will close the request as unfulfillable). */
+  private card(r: ApprovalRequest, title: string, nameTaken = false): Reply {
+    const warning = nameTaken ? ` Note: a VM named ${r.name} already exists on Hyper-V, so this request cannot be fulfilled; approving it closes it (the requester is not told why).` : '';
     return {
       status: 'pending',
       title,
-      text: `${r.requester} requests ${r.name} from template ${r.template}${r.reason ? ` ("${r.reason}")` : ''}. Request ${r.id}, ${plural(r.required, 'approval')} needed, expires ${fmtTime(r.expiresAt)}.`,
-      fields: this.fields(r),
+      text: `${r.requester} requests ${r.name} from template ${r.template}${r.reason ? ` ("${r.reason}")` : ''}. Request ${r.id}, ${plural(r.required, 'approval')} needed, expires ${fmtTime(r.expiresAt)}.${warning}`,
+      fields: [...this.fields(r), ...(nameTaken ? [{ label: 'Warning', value: `a VM named ${r.name} already exists` }] : [])],
       actions: this.actionsFor(r),
       data: { requestId: r.id },
     };
   }
 }
 
-/** One audit record of a request's trail, in words. */
-function trailWords(x: { kind: string; operation: string | null; outcome: string | null; reason: string | null; error: string | null }): string {
+/**
+ * One audit record of a request's trail, in words. For the requester (`requester` set), other
+ * people's records show what happened but not their reason or error, except a deny's reason
+ * (meant for them): an approver's failed approval or a failed create can name a VM the
+ * requester may not see (issue 7: no existence oracle).
+ */
+function trailWords(x: { kind: string; operation: string | null; outcome: string | null; reason: string | null; error: string | null; user: string | null }, requester: string | null = null): string {
   const op = x.operation ?? '';
   const words: Record<string, string> = {
     'Request Virtual Machine': 'requested', 'request.notify': 'approvers notified', 'request.approval': 'approval',
@@ -410,6 +482,8 @@ function trailWords(x: { kind: string; operation: string | null; outcome: string
     'Approve Virtual Machine Request': 'decision',
   };
   const what = words[op] ?? op;
-  const detail = x.error ?? x.reason;
+  if (op === 'request.collision') return requester ? `${NOT_FULFILLED} → failed` : `${what} → failed (${x.reason ?? ''})`;
+  const mayExplain = !requester || x.user === requester || op === 'request.deny' || op === 'request.approval';
+  const detail = mayExplain ? x.error ?? x.reason : null;
   return `${what} → ${x.outcome ?? '-'}${detail ? ` (${detail})` : ''}`;
 }
