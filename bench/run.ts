@@ -3,6 +3,7 @@
  * Full figures: bench/results/{policy,audit,powershell}.json.
  */
 import { main as auditBench } from './audit';
+import { main as auditIndexBench } from './audit-index';
 import { main as policyBench } from './policy';
 import { main as powershellBench } from './powershell';
 
@@ -10,6 +11,12 @@ interface PolicyOut {
   setupMs: { evaluatorConstruct: number };
   decide: { current: { perCallMedianUs: number; perCallP99Us: number; decisionsPerSecond: number } };
   identify: { medianUs: number };
+  target: { pass: boolean };
+}
+interface IndexOut {
+  records: number;
+  index: { buildMs: number };
+  summary: Record<string, { indexedMedianMs: number; indexedP99Ms: number; scanMedianMs: number }>;
   target: { pass: boolean };
 }
 interface AuditOut {
@@ -21,6 +28,7 @@ export async function main(): Promise<boolean> {
   const t = Date.now();
   const p = (await policyBench()) as unknown as PolicyOut;
   const a = (await auditBench()) as unknown as AuditOut;
+  const ix = (await auditIndexBench()) as unknown as IndexOut;
   const ps = await powershellBench();
   const d = p.decide.current;
   const at1m = a.summary['1000000']!;
@@ -34,6 +42,12 @@ export async function main(): Promise<boolean> {
     ],
     ['audit: append @1M <= 1.2x append @1k', `${at1m.logMedianUs} µs vs ${at1k.logMedianUs} µs = ${a.targets.logAt1mVsLogAt1k.ratio}x (open @1M ${at1m.openMs} ms)`, a.targets.logAt1mVsLogAt1k.pass],
   ];
+  const q = (k: string) => `${k} ${ix.summary[k]!.indexedMedianMs} ms (p99 ${ix.summary[k]!.indexedP99Ms}; scan ${ix.summary[k]!.scanMedianMs})`;
+  rows.push([
+    `audit index: query median < 50 ms @${ix.records}`,
+    `${q('user')}, ${q('vm')}, ${q('timeRange')}; build ${Math.round(ix.index.buildMs / 100) / 10} s`,
+    ix.target.pass,
+  ]);
   rows.push(
     ps.skipped
       ? ['powershell: warm <= 1/10 cold', ps.skipped, null]

@@ -111,6 +111,7 @@ export class AuditIndex {
     // The index can always be rebuilt from the log: no need to fsync every commit.
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 10000');
+    this.db.pragma('cache_size = -65536'); // 64 MB: building the secondary indexes is page-cache bound
   }
 
   /** Open (or create) the index of `auditDir` at `file`, and catch it up with the log. */
