@@ -1,5 +1,6 @@
 import type { AnyCommand } from '../src/core/command';
 import approve from './approve';
+import audit from './audit';
 import consoleCmd from './console';
 import deny from './deny';
 import help from './help';
@@ -14,4 +15,4 @@ import stop from './stop';
 import whoami from './whoami';
 
 /** Every chat command, in the order help lists them. */
-export const ALL_COMMANDS: readonly AnyCommand[] = [start, stop, consoleCmd, status, list, request, requestShow, requestCancel, requests, approve, deny, whoami, help];
+export const ALL_COMMANDS: readonly AnyCommand[] = [start, stop, consoleCmd, status, list, request, requestShow, requestCancel, requests, approve, deny, audit, whoami, help];

@@ -16,6 +16,7 @@ import { acquireDataLock } from './state/lock';
 import { StateStore } from './state/store';
 import { ALL_COMMANDS } from '../commands/index';
 import { Approvals } from './workflows/approvals';
+import { AuditReader } from './workflows/audit-reader';
 import { ConsoleGrants } from './workflows/console';
 import { Notices } from './workflows/notices';
 import { Outbox } from './workflows/outbox';
@@ -96,7 +97,8 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     notices.subscribe((n) => void outbox.enqueue(n));
     notices.subscribeUpdates(({ topic, reply }) => outbox.update(topic, reply));
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
-    const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices };
+    const auditReader = new AuditReader({ index: auditIndex, policy: () => evaluator, audit });
+    const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices, auditReader };
     // Overdue grants go first: access past its expiry is the one thing that must not wait.
     const startup = {
       revoked: await services.consoles.revokeDue(),

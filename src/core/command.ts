@@ -5,6 +5,7 @@ import type { Identity, PolicyEvaluator } from '../policy/evaluator';
 import type { Operation } from '../policy/schema';
 import type { Approvals } from '../workflows/approvals';
 import type { ConsoleGrants } from '../workflows/console';
+import type { AuditReader } from '../workflows/audit-reader';
 import type { Actor } from '../workflows/deps';
 import type { Notices } from '../workflows/notices';
 import type { Delivery, Reply, Request, Visibility } from './types';
@@ -53,6 +54,8 @@ export interface Services {
   approvals: Approvals;
   consoles: ConsoleGrants;
   notices: Notices;
+  /** The auditor's scoped, indexed reading of the audit log (chat `audit`, web view). */
+  auditReader: AuditReader;
 }
 
 /** A fuller usage/summary shown only to users for whom `when` holds (stop --turnoff). */

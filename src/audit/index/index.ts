@@ -264,6 +264,7 @@ export class AuditIndex {
             chain.brk = { seg: n, line, id: r.id, reason: 'does not link to the record before it' };
           chain.prevId = r.id;
           chain.prevHash = r.hash;
+          if (!chain.brk && !chain.skipped) chain.intact = { id: r.id, hash: r.hash };
           last = { off: offset, len: stop - start, hash: r.hash };
           if (r.kind !== 'segment') {
             const t = Date.parse(r.time);
@@ -285,7 +286,7 @@ export class AuditIndex {
 
   private chainState(): ChainState {
     const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'chain'`).get() as { value: string } | undefined;
-    return row ? (JSON.parse(row.value) as ChainState) : { prevId: 0, prevHash: GENESIS_HASH, skipped: false, brk: null };
+    return row ? (JSON.parse(row.value) as ChainState) : { prevId: 0, prevHash: GENESIS_HASH, skipped: false, brk: null, intact: null };
   }
 
   private fd(seg: number): number | null {
@@ -376,6 +377,16 @@ export class AuditIndex {
     return { skipped, chainBreak: brk ? { file: file(brk.seg), line: brk.line, id: brk.id, reason: brk.reason } : null };
   }
 
+  /**
+   * The chain as the index has read it: every line hash-checked and linked to the one before
+   * (what `audit verify` checks per record), the last record up to which all of it holds, the
+   * head, and any damage. Segment rotation and signed checkpoints are `audit verify`'s alone.
+   */
+  chain(): { checkedUpTo: number; head: { id: number; hash: string } | null; skipped: QuerySkip[]; chainBreak: QuerySkip | null } {
+    const s = this.chainState();
+    return { checkedUpTo: s.intact?.id ?? 0, head: s.prevId ? { id: s.prevId, hash: s.prevHash } : null, ...this.damage() };
+  }
+
   async count(q: IndexedQuery): Promise<number> {
     await this.catchUp();
     const { sql, params } = this.where({ ...q, limit: undefined });
@@ -418,4 +429,6 @@ interface ChainState {
   /** A line failed its check: the scan stops looking for chain breaks after one. */
   skipped: boolean;
   brk: { seg: number; line: number; id: number; reason: string } | null;
+  /** The last record up to which every line passed its check and linked to the one before. */
+  intact: { id: number; hash: string } | null;
 }
