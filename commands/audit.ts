@@ -52,6 +52,8 @@ export default defineCommand({
   // which records are shown is then cut to the scopes where it is held.
   authz: () => ({ kind: 'self', operation: READ_AUDIT_LOG }),
   effect: false,
+  // What the log holds about other people is for the auditor's eyes only.
+  visibility: 'private',
   async run(ctx, a): Promise<Reply> {
     const reader = ctx.services.auditReader;
     const me = ctx.identity!.id;

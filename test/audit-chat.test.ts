@@ -23,6 +23,7 @@ describe('audit in chat, as the auditor (dave: Read Audit Log over every VM)', (
     const { app } = await withHistory();
     const r = await app.say('dave', 'audit');
     expect(r.status).toBe('done');
+    expect(r.visibility).toBe('private'); // only the caller sees it (Slack ephemeral, Teams 1:1)
     expect(r.text).toMatch(/^Newest \d+ of \d+ audit records in every VM \(oldest first\):/);
     expect(r.text).toMatch(/#\d+ \S+ \S+ result alice: Start Virtual Machine web01 → ok/);
     expect(r.text).toMatch(/decision mallory: Start Virtual Machine db01 → denied/);
