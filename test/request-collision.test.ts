@@ -113,3 +113,24 @@ describe('request: no oracle for VMs the requester cannot see', () => {
     expect(shown.text).not.toMatch(/exist|hv02/i);
   });
 });
+
+describe('request: no oracle for requests the requester cannot see either', () => {
+  test("another scope's pending request for the same name is not revealed; its own scope's still is", async () => {
+    const { policyVariant } = await import('./support/policy');
+    const file = policyVariant((p) => {
+      p.scopes['web-b'] = { vms: ['web*'], hosts: ['hv02'] };
+      p.assignments.push({ role: 'requester', scope: 'web-b', users: ['bob'] }, { role: 'approver', scope: 'web-b', users: ['carol'] });
+      p.templates!['web-b-small'] = { ...p.templates!['web-small']!, hosts: ['hv02'], scope: 'web-b' };
+    });
+    const app = await open({ VMBOT_POLICY: file });
+    expect((await app.say('bob', 'request web20 --template web-b-small')).status).toBe('pending');
+    const alice = await app.say('alice', 'request web20 --template web-small');
+    const free = await app.say('alice', 'request web21 --template web-small');
+    expect(alice.status).toBe('pending');
+    expect(shape(alice, 'web20')).toEqual(shape(free, 'web21'));
+    // In alice's own scope a duplicate is hers to know about.
+    const dup = await app.say('alice', 'request web21 --template web-small');
+    expect(dup.status).toBe('invalid');
+    expect(dup.text).toMatch(/already requested/);
+  });
+});

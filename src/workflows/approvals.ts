@@ -78,7 +78,9 @@ export class Approvals {
     };
     await this.deps.store.update((d) => {
       const all = Object.values(d.approvals);
-      if (all.some((x) => OPEN.includes(x.status) && x.name.toLowerCase() === r.name.toLowerCase()))
+      // Only requests in scopes the requester may request in: another scope's request for the
+      // same name is not theirs to learn of (if both are approved, the second one collides).
+      if (all.some((x) => OPEN.includes(x.status) && allowedScopes.includes(x.scope) && x.name.toLowerCase() === r.name.toLowerCase()))
         throw new VmbotError('conflict', `${r.name} is already requested and waiting for approval.`);
       const mine = all.filter((x) => x.requester === identity.id && x.scope === template.scope && OPEN.includes(x.status)).length;
       if (quota !== undefined && mine >= quota)
