@@ -74,7 +74,7 @@ describe('Adaptive Card rendering', () => {
     expect(facts.Connect).toBe('vmconnect.exe hv01 web01');
   });
 
-  it('approval card: Approve as Execute with a Submit fallback; refresh for the approver', async () => {
+  it('approval card: Approve, and Deny asking for the reason in an Input.Text; refresh for the approver', async () => {
     const app = await open();
     const notices = collectNotices(app);
     await app.say('alice', 'request web07 --template web-small --reason "new shop"');
@@ -82,9 +82,17 @@ describe('Adaptive Card rendering', () => {
     const card = renderCard(notice.reply, { refresh: { topic: 'request:x', userIds: ['29:carol'] } });
     expect(card.refresh).toEqual({ action: { type: 'Action.Execute', verb: REFRESH_VERB, data: { vmbot: { refresh: 'request:x' } } }, userIds: ['29:carol'] });
     expect(readRefresh(card.refresh!.action.data)).toBe('request:x');
-    const [approve] = card.actions!;
+    const [approve, deny] = card.actions!;
     expect(approve).toMatchObject({ type: 'Action.Execute', style: 'positive', fallback: { type: 'Action.Submit' } });
     expect(readButton(approve!.data)!.command).toMatch(/^approve r-[a-z0-9]+$/);
+    expect(deny).toMatchObject({ type: 'Action.ShowCard' });
+    const input = ofType(deny, 'Input.Text')[0]!;
+    expect(input).toMatchObject({ isRequired: true });
+    const send = (deny as any).card.actions[0];
+    // What Teams sends back: the button's data plus the typed value under the input's id.
+    const click = readButton({ ...send.data, [input.id]: 'not in this quarter' });
+    expect(click!.command).toMatch(/^deny r-[a-z0-9]+$/);
+    expect(click!.inputs).toEqual({ reason: 'not in this quarter' });
     expect(texts(card).join(' ')).toContain('new shop');
   });
 

@@ -1,5 +1,5 @@
 import { readAuditRecords } from './support/audit';
-import { activities, AAD, CHANNEL, personalChatId, startTeamsRig, type TeamsRig } from './support/teams';
+import { activities, AAD, CHANNEL, personalChatId, startTeamsRig, TENANT, type TeamsRig } from './support/teams';
 
 let rig: TeamsRig;
 let act: ReturnType<typeof activities>;
@@ -67,6 +67,18 @@ describe('Teams: messages through POST /api/messages (dev mode, connector stand-
     await rig.post(act.channel('alice', 'start web01'));
     expect(shown(CHANNEL)).toEqual(['web01 is running.']);
     expect(readAuditRecords(rig.app.config.VMBOT_DATA_DIR).find((r) => r.kind === 'intent')).toMatchObject({ command: 'start web01', user: 'alice' });
+  });
+
+  it('channel: a private answer (list) goes to the 1:1 chat; the channel only gets a pointer', async () => {
+    await rig.post(act.channel('alice', 'list'));
+    expect(shown(CHANNEL)).toEqual(['Alice: I have answered you in our 1:1 chat.']);
+    // alice never wrote to the bot in private: the 1:1 chat was opened with tenant + her ids.
+    const create = rig.connector.calls.find((c) => c.method === 'POST' && c.path === '/v3/conversations')!;
+    expect(create.body).toMatchObject({ isGroup: false, tenantId: TENANT, members: [{ id: '29:alice' }] });
+    const dm = rig.connector.personalChatOf('29:alice')!;
+    const [list] = rig.connector.in(dm);
+    expect(JSON.stringify(cardOf(list!))).toMatch(/web01[\s\S]*web02/);
+    expect(JSON.stringify(rig.connector.in(CHANNEL))).not.toMatch(/web0|hv01/);
   });
 
   it('channel: a denial is never shown in the channel', async () => {

@@ -1,7 +1,8 @@
 import type { FrontEndFactory } from './frontend';
+import { teamsFrontEnd } from './teams/index';
 
 /**
  * Every door vmbot can open, in start order. Each factory reads its own variables (DESIGN's
  * table) and returns null when it is not configured. A new front-end adds one line here.
  */
-export const FRONT_ENDS: readonly FrontEndFactory[] = [];
+export const FRONT_ENDS: readonly FrontEndFactory[] = [teamsFrontEnd];

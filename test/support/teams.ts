@@ -1,10 +1,10 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
+import { rmSync } from 'node:fs';
 import pino from 'pino';
 import { TeamsFrontEnd, type TeamsOptions } from '../../src/adapters/teams/frontend';
 import type { TeamsSettings } from '../../src/adapters/teams/settings';
-import { openTestApp, type TestApp } from './app';
+import type { App } from '../../src/app';
+import { startServer, type Server } from '../../src/serve';
+import { testConfig } from './app';
 import { ConnectorStandIn } from './teams-connector';
 
 /** The fixture users' Entra object ids (policies/example.yaml) and the Teams ids the tests give them. */
@@ -30,14 +30,15 @@ export interface LogLine {
 }
 
 export interface TeamsRig {
-  app: TestApp;
+  app: App;
+  server: Server;
   connector: ConnectorStandIn;
   frontEnd: TeamsFrontEnd;
   url: string;
   logs: LogLine[];
   /** POST one activity to /api/messages; resolves with the HTTP status and parsed body. */
   post(activity: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  /** Wait until the notice deliveries started so far have finished. */
+  /** Wait until the notice outbox has delivered everything queued so far. */
   settle(): Promise<void>;
   close(): Promise<void>;
 }
@@ -81,32 +82,20 @@ export const activities = (serviceUrl: string) => ({
 });
 
 /**
- * The Teams front-end on an HTTP host on 127.0.0.1, a test app behind it, and the connector
- * stand-in its replies go to. Notices reach the front-end as the serving process routes them.
+ * vmbot serving with the Teams front-end on the one HTTP host (127.0.0.1, ephemeral port), the
+ * real notice outbox, and the connector stand-in its replies and notices go to.
  */
 export async function startTeamsRig(opts: { settings?: TeamsSettings; options?: TeamsOptions; overrides?: Record<string, string> } = {}): Promise<TeamsRig> {
-  const app = await openTestApp(opts.overrides);
   const connector = new ConnectorStandIn();
   await connector.start();
   const logs: LogLine[] = [];
   const log = pino({ level: 'debug', formatters: { level: (label) => ({ level: label }) } }, { write: (s: string) => void logs.push(JSON.parse(s)) });
-  const ex = express();
-  const server: Server = await new Promise((r) => {
-    const s = ex.listen(0, '127.0.0.1', () => r(s));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const frontEnd = new TeamsFrontEnd(opts.settings ?? { mode: 'dev' }, opts.options);
-  const principalsOf = (user: string, kind: string) => (app.policy().policy.users[user]?.identities ?? []).filter((p) => p.startsWith(`${kind}:`));
-  await frontEnd.start({
-    handle: (r, d) => app.pipeline.handle(r, d), principalsOf, log,
-    http: { mount: (path, h) => void ex.use(path, h) }, config: app.config,
-  });
-  const deliveries: Promise<unknown>[] = [];
-  app.services.notices.subscribe((n) => {
-    for (const user of n.to) deliveries.push(frontEnd.deliverNotice(user, n).catch((e) => logs.push({ level: 'error', msg: String(e) })));
-  });
+  const config = testConfig({ VMBOT_HTTP_HOST: '127.0.0.1', VMBOT_HTTP_PORT: '0', VMBOT_SIM_LATENCY_MS: '0', ...opts.overrides });
+  const server = await startServer(config, { log, frontEnds: [frontEnd] });
+  const url = server.http!.address().url;
   return {
-    app, connector, frontEnd, url, logs,
+    app: server.app, server, connector, frontEnd, url, logs,
     async post(activity, headers = {}) {
       const res = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(activity) });
       const text = await res.text();
@@ -119,14 +108,12 @@ export async function startTeamsRig(opts: { settings?: TeamsSettings; options?: 
       return { status: res.status, body };
     },
     async settle() {
-      while (deliveries.length) await Promise.all(deliveries.splice(0));
+      for (let i = 0; i < 50 && server.app.outbox.pending; i++) await server.app.outbox.flush();
     },
     async close() {
-      await frontEnd.stop();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.stop();
       await connector.stop();
-      await app.cleanup();
+      rmSync(config.VMBOT_DATA_DIR, { recursive: true, force: true });
     },
   };
 }

@@ -1,11 +1,7 @@
 import { z } from 'zod';
-import type { Reply, ReplyAction as CoreAction } from '../../core/types';
+import type { Reply, ReplyAction } from '../../core/types';
 
-/** A reply action with the message model's inputs and confirm (typed here until core has them on main). */
-export type ReplyAction = CoreAction & {
-  inputs?: { name: string; label: string; placeholder?: string; multiline?: boolean; minLength?: number; maxLength?: number }[];
-  confirm?: { title: string; text: string; confirm: string; deny?: string };
-};
+export type { ReplyAction };
 
 /**
  * Reply -> Adaptive Card 1.5 (the version Teams requires for Universal Actions). Buttons are
@@ -172,7 +168,7 @@ export function renderCard(reply: Reply, opts: CardOptions = {}): AdaptiveCard {
   const title = reply.title ?? DEFAULT_TITLE[reply.status];
   const color = COLOR[reply.status];
   if (title) body.push({ type: 'TextBlock', text: escapeCardText(title), weight: 'Bolder', size: 'Medium', wrap: true, style: 'heading', ...(color ? { color } : {}) });
-  const actions = [...((reply.actions ?? []) as ReplyAction[])];
+  const actions = [...(reply.actions ?? [])];
   const rows = vmRows(reply);
   if (rows) {
     // One row per VM, with the buttons for exactly that VM (action ids end in `:<vm>`).

@@ -6,7 +6,9 @@ import {
   type Activity, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationParameters,
   type ConversationReference,
 } from 'botbuilder';
-import type { Delivery, Reply, Request } from '../../core/types';
+import type { Delivery, Reply } from '../../core/types';
+import type { OutboxNotice, SentRef } from '../../workflows/outbox';
+import type { FrontEnd, FrontEndContext } from '../frontend';
 import { COMMAND_VERB, readButton, readRefresh, REFRESH_VERB, renderCard, wantsCard, type ButtonClick } from './cards';
 import { ConversationStore } from './conversations';
 import type { TeamsSettings } from './settings';
@@ -19,15 +21,6 @@ import type { TeamsSettings } from './settings';
  * botbuilder import stays in this folder (the Bot Framework SDK is archived; a move to its
  * successor must be a one-folder change). No policy and no audit here.
  */
-
-/** What the front-end needs from the serving process (a subset of the front-end seam's context). */
-export interface TeamsHost {
-  handle(request: Request & { inputs?: Record<string, string> }, delivery?: Delivery): Promise<Reply>;
-  principalsOf(user: string, kind: string): string[];
-  log: Logger;
-  http: { mount(path: string, handler: Router | RequestHandler): void };
-  config: { VMBOT_DATA_DIR: string };
-}
 
 export interface TeamsOptions {
   /**
@@ -45,10 +38,6 @@ interface Ref {
   a: string;
   s: string;
   t?: string;
-}
-
-interface SentRefLike {
-  ref: string;
 }
 
 const AAD = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,9 +73,9 @@ export function activityFor(reply: Reply, opts: { refreshUserIds?: string[]; top
   };
 }
 
-export class TeamsFrontEnd {
+export class TeamsFrontEnd implements FrontEnd {
   readonly name = 'teams';
-  private host!: TeamsHost;
+  private host!: FrontEndContext;
   private adapter!: CloudAdapter;
   private store!: ConversationStore;
   private readonly bot: VmBot;
@@ -105,7 +94,7 @@ export class TeamsFrontEnd {
     return this.host.log;
   }
 
-  async start(host: TeamsHost): Promise<void> {
+  async start(host: FrontEndContext): Promise<void> {
     this.host = host;
     this.store = ConversationStore.open(join(host.config.VMBOT_DATA_DIR, 'teams-conversations.json'));
     const s = this.settings;
@@ -336,7 +325,7 @@ export class TeamsFrontEnd {
   }
 
   /** Outbox: a notice to one policy user, in their 1:1 chat. */
-  async deliverNotice(user: string, notice: { reply: Reply; topic?: string }): Promise<{ ref: string } | null> {
+  async deliverNotice(user: string, notice: OutboxNotice): Promise<{ ref: string } | null> {
     const aads = this.host.principalsOf(user, 'teams').map((p) => p.slice('teams:'.length)).filter((a) => AAD.test(a));
     if (!aads.length) return null;
     let first: { ref: string } | null = null;
@@ -355,7 +344,7 @@ export class TeamsFrontEnd {
   }
 
   /** Outbox: replace a card sent earlier (the request was decided: show who decided). */
-  async updateNotice(sent: SentRefLike, reply: Reply): Promise<void> {
+  async updateNotice(sent: SentRef, reply: Reply): Promise<void> {
     const ref = JSON.parse(sent.ref) as Ref;
     if (ref.t) this.store.setTopic(ref.t, reply);
     const conversation = { id: ref.c, conversationType: 'personal', isGroup: false, name: '' };
