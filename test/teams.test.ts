@@ -96,3 +96,20 @@ describe('Teams: messages through POST /api/messages (dev mode, connector stand-
     expect(rig.logs.some((l) => l.level === 'warn' && /cannot reach this user/.test(l.msg))).toBe(true);
   });
 });
+
+describe('Teams: one policy user across doors', () => {
+  it('alice acting from Teams, from Slack (slack:U… principal) and locally is the same user in every audit record', async () => {
+    await rig.post(act.personal('alice', 'start web01'));
+    // What the Slack door hands the pipeline for alice (its adapter maps U0ALICE001 to this principal).
+    const ctx = { principal: 'slack:U0ALICE001', text: 'stop web01', channel: { kind: 'slack' as const, id: 'C0OPS' } };
+    await rig.app.pipeline.handle(ctx);
+    await rig.app.pipeline.handle({ principal: 'local:alice', text: 'status web01', channel: { kind: 'local', id: 'terminal' } });
+    const mine = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).filter((r) => r.kind !== 'segment' && r.principal !== 'vmbot');
+    const byPrincipal = new Map(mine.map((r) => [r.principal, r.user]));
+    expect(Object.fromEntries(byPrincipal)).toEqual({ [`teams:${AAD.alice}`]: 'alice', 'slack:U0ALICE001': 'alice', 'local:alice': 'alice' });
+    expect(mine.filter((r) => r.kind === 'result').map((r) => [r.operation, r.user, r.channel])).toEqual([
+      ['Start Virtual Machine', 'alice', `teams:${personalChatId('alice')}`],
+      ['Stop Virtual Machine', 'alice', 'slack:C0OPS'],
+    ]);
+  });
+});

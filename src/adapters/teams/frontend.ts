@@ -236,8 +236,9 @@ export class TeamsFrontEnd implements FrontEnd {
       if (!click) return void (await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: 'That button is not one of vmbot\'s.' }));
       const { reply, progressId } = await this.run(ctx, principal, click.command, click.inputs);
       await this.respond(ctx, reply, progressId);
-      // The card that was clicked shows the decision (the other approvers' cards follow via the outbox).
-      if (isDecision(click) && (reply.status === 'done' || reply.status === 'pending') && a.replyToId)
+      // A final decision reaches every approver's card (this one too) through the outbox; a first
+      // approval under a two-person rule only changes the clicker's card: no second click for them.
+      if (isDecision(click) && reply.status === 'pending' && a.replyToId)
         await ctx.updateActivity({ ...activityFor({ ...reply, actions: undefined, title: reply.title ?? 'Decided' }), id: a.replyToId }).catch(() => undefined);
       return;
     }
