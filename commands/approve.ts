@@ -13,7 +13,7 @@ export default defineCommand({
   shownWith: ['Approve Virtual Machine Request'],
   correlationId: (a) => a.id,
   operation: () => 'Approve Virtual Machine Request',
-  authz: () => ({ kind: 'self', operation: 'Approve Virtual Machine Request' }),
+  authz: ({ id }) => ({ kind: 'decide', requestId: id, verb: 'approve' }),
   effect: true,
   run: (ctx, { id }) => ctx.services.approvals.approve(ctx.identity!, ctx.actor, id),
 });

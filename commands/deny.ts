@@ -14,7 +14,7 @@ export default defineCommand({
   shownWith: ['Approve Virtual Machine Request'],
   correlationId: (a) => a.id,
   operation: () => 'Approve Virtual Machine Request',
-  authz: () => ({ kind: 'self', operation: 'Approve Virtual Machine Request' }),
+  authz: ({ id }) => ({ kind: 'decide', requestId: id, verb: 'deny' }),
   effect: true,
   run: (ctx, { id, reason }) => ctx.services.approvals.deny(ctx.identity!, ctx.actor, id, reason),
 });

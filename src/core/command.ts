@@ -22,7 +22,9 @@ export type Authz =
   | { kind: 'none' }
   | { kind: 'vm'; vm: string; operations: Operation[]; turnOff?: boolean }
   | { kind: 'visible'; vm: string }
-  | { kind: 'self'; operation?: Operation | Operation[] };
+  | { kind: 'self'; operation?: Operation | Operation[] }
+  /** Approve or deny a new-VM request: an approver of its scope, never its requester. */
+  | { kind: 'decide'; requestId: string; verb: 'approve' | 'deny' };
 
 export type FlagType = 'boolean' | 'string' | 'number';
 

@@ -11,6 +11,8 @@ import { isVmbotError, notPermittedMessage, VmbotError, type ErrorCode } from '.
 import { parseCommand, truncate } from './parser';
 import { helpReply, unknownCommandReply } from './help';
 import { redactSecrets } from './redact';
+import { authorize } from '../policy/authorize';
+import type { Operation } from '../policy/schema';
 import { RequestSchema, type Delivery, type ProgressHandle, type Reply, type ReplyStatus, type Request } from './types';
 
 export interface PipelineDeps {
@@ -237,6 +239,8 @@ export class Pipeline {
     let reply: Reply;
     let outcome: AuditOutcome;
     let error: string | null = null;
+    // A refusal inside the handler (a quota, the workflow's own check) is a denial like any other.
+    let refused: { decision: 'deny'; reason: string } | null = null;
     try {
       reply = await this.withTimeout(command.run(ctx, args), effect);
       outcome = OUTCOME_OF[reply.status];
@@ -248,9 +252,10 @@ export class Pipeline {
       reply = { status: STATUS_OF[err.code] ?? 'failed', code: err.code, text: err.message };
       outcome = err.code === 'timeout' && effect ? 'unknown' : OUTCOME_OF[reply.status];
       error = auditError(err);
+      if (err.code === 'denied') refused = { decision: 'deny', reason: err.detail ?? err.message };
     }
     const rec = await this.deps.audit.append({
-      ...withDecision, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,
+      ...withDecision, ...refused, kind: intent ? 'result' : 'decision', intentId: intent?.id ?? null, outcome, error,
       details: { ...(withDecision.details ?? {}), ...(reply.data ? { data: reply.data } : {}) },
     });
     return { ...reply, visibility: reply.visibility ?? command.visibility, auditId: rec.id };
@@ -258,25 +263,30 @@ export class Pipeline {
 
   /** Decide, look the VM up, decide again with its host; every denial reads the same. */
   private async authorize(policy: PolicyEvaluator, identity: Identity, authz: Authz): Promise<Authorised> {
-    if (authz.kind === 'none' || authz.kind === 'self') {
-      const anyOf = authz.kind === 'self' && authz.operation ? [authz.operation].flat() : [];
-      if (anyOf.length && !anyOf.some((op) => policy.holdsAnywhere(identity.id, op))) {
-        const names = anyOf.map((op) => `"${op}"`).join(' or ');
-        return { ok: false, decision: { allow: false, reason: `no assignment grants ${names}` }, message: `You are not permitted to do that: none of your roles grants ${names}.` };
-      }
-      return { ok: true, decision: null };
+    const anyOf = (ops: Operation | Operation[] | undefined): Authorised => {
+      const d = authorize(policy, identity.id, { kind: 'any', operations: ops ? [ops].flat() : [] });
+      if (d.allow) return { ok: true, decision: ops ? d : null };
+      const names = [ops].flat().map((op) => `"${op}"`).join(' or ');
+      return { ok: false, decision: d, message: `You are not permitted to do that: none of your roles grants ${names}.` };
+    };
+    if (authz.kind === 'none') return { ok: true, decision: null };
+    if (authz.kind === 'self') return anyOf(authz.operation);
+    if (authz.kind === 'decide') {
+      const req = this.deps.store.data.approvals[authz.requestId];
+      // An unknown id is the handler's to explain ("there is no request …") to an approver.
+      if (!req) return anyOf('Approve Virtual Machine Request');
+      const d = authorize(policy, identity.id, { kind: 'decide', request: req });
+      if (d.allow) return { ok: true, decision: d };
+      const message = req.requester === identity.id
+        ? `You cannot ${authz.verb} your own request ${req.id}; another approver must decide it.`
+        : `You are not an approver for request ${req.id}.`;
+      return { ok: false, decision: d, message };
     }
     const denied = (decision: Decision): Authorised => ({ ok: false, decision, message: notPermittedMessage(authz.vm) });
-    const check = (vm: { name: string; host?: string }, requireHost: boolean): Decision => {
-      if (authz.kind === 'visible') return policy.visible(identity.id, vm, { requireHost });
-      let first: Decision | null = null;
-      for (const op of authz.operations) {
-        const d = policy.decide(identity.id, op, vm, { turnOff: authz.turnOff, requireHost });
-        if (!d.allow) return d;
-        first ??= d;
-      }
-      return first!;
-    };
+    const check = (vm: { name: string; host?: string }, requireHost: boolean): Decision =>
+      authz.kind === 'visible'
+        ? authorize(policy, identity.id, { kind: 'visible', vm, requireHost })
+        : authorize(policy, identity.id, { kind: 'vm', vm, operations: authz.operations, turnOff: authz.turnOff, requireHost });
     // Before touching the backend: a name outside every scope is denied without a lookup.
     const byName = check({ name: authz.vm }, false);
     if (!byName.allow) return this.turnOffDenial(policy, identity, authz, { name: authz.vm }, false) ?? denied(byName);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AnyCommand } from '../core/command';
 import { parseCommand } from '../core/parser';
+import { authorize } from './authorize';
 import type { PolicyEvaluator, Decision, VmTarget } from './evaluator';
 import { named, PolicySchema } from './schema';
 
@@ -38,20 +39,16 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
   if (authz.kind === 'none') return { ...out, decision: { allow: true, reason: 'needs no rights' } };
   if (!identity) return { ...out, decision: { allow: false, reason: `principal ${principal} is not in the policy: no rights` } };
   let decision: Decision;
-  if (authz.kind === 'self') {
-    const anyOf = authz.operation ? [authz.operation].flat() : [];
-    const held = anyOf.find((op) => policy.holdsAnywhere(identity.id, op));
-    decision = !anyOf.length
-      ? { allow: true, reason: 'open to every known user; results are filtered to the caller’s scopes' }
-      : held
-        ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(identity.id, held).join(', ')}` }
-        : { allow: false, reason: `no assignment grants ${anyOf.map((op) => `"${op}"`).join(' or ')}` };
+  // The same function the pipeline decides with (src/policy/authorize.ts).
+  if (authz.kind === 'self') decision = authorize(policy, identity.id, { kind: 'any', operations: authz.operation ? [authz.operation].flat() : [] });
+  else if (authz.kind === 'decide') {
+    decision = authorize(policy, identity.id, { kind: 'any', operations: ['Approve Virtual Machine Request'] });
+    if (decision.allow) out.notes.push(`at run time: ${authz.requestId} must be a request in ${policy.scopesWith(identity.id, 'Approve Virtual Machine Request').join(' or ')}, and not one ${identity.id} made (self-approval is always refused)`);
   } else {
     const check = (vm: VmTarget, requireHost: boolean): Decision =>
       authz.kind === 'visible'
-        ? policy.visible(identity.id, vm, { requireHost })
-        : authz.operations.map((op) => policy.decide(identity.id, op, vm, { turnOff: authz.turnOff, requireHost })).find((d) => !d.allow)
-          ?? policy.decide(identity.id, authz.operations[0]!, vm, { turnOff: authz.turnOff, requireHost });
+        ? authorize(policy, identity.id, { kind: 'visible', vm, requireHost })
+        : authorize(policy, identity.id, { kind: 'vm', vm, operations: authz.operations, turnOff: authz.turnOff, requireHost });
     decision = check({ name: authz.vm }, false);
     if (decision.allow && opts.inventory) {
       const vm = opts.inventory.find((v) => v.name.toLowerCase() === authz.vm.toLowerCase());

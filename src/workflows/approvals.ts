@@ -1,4 +1,5 @@
 import { VmbotError } from '../core/errors';
+import { authorize } from '../policy/authorize';
 import type { Reply } from '../core/types';
 import { scopeHolds, type Identity } from '../policy/evaluator';
 import { named } from '../policy/schema';
@@ -374,11 +375,13 @@ export class Approvals {
     };
   }
 
+  /** Defence in depth behind the pipeline's check: the same one authorizer, at the moment of deciding. */
   private checkDecider(identity: Identity, req: ApprovalRequest | undefined, id: string, verb: string): asserts req is ApprovalRequest {
     if (!req) throw new VmbotError('usage', `There is no request ${id}. Type "requests" to see the ones you may decide.`);
-    if (req.requester === identity.id) throw new VmbotError('denied', `You cannot ${verb} your own request ${id}; another approver must decide it.`);
-    if (!this.policy.scopesWith(identity.id, 'Approve Virtual Machine Request').includes(req.scope))
-      throw new VmbotError('denied', `You are not an approver for request ${id}.`);
+    const d = authorize(this.policy, identity.id, { kind: 'decide', request: req });
+    if (d.allow) return;
+    if (req.requester === identity.id) throw new VmbotError('denied', `You cannot ${verb} your own request ${id}; another approver must decide it.`, d.reason);
+    throw new VmbotError('denied', `You are not an approver for request ${id}.`, d.reason);
   }
 
   /** The one place a VM is created: intent, New-VM with the template's values, result. */
