@@ -51,7 +51,7 @@ describe('local chat', () => {
 
   test('/as with a bad name is refused and keeps the user', async () => {
     const out = await chat(['/as bad name!', '/as $(x)', 'whoami', '/quit']);
-    expect(out.filter((l) => l.startsWith('Usage: /as'))).toHaveLength(1);
+    expect(out.filter((l) => l.startsWith('Usage: /as'))).toHaveLength(2);
     expect(out).toContain('Signed in as: local:alice');
   });
 

@@ -76,6 +76,21 @@ export class Pipeline {
   }
 
   /** What is left when a request failed outside the steps that audit their own failures. */
+  /**
+   * A front-end switched whose messages it sends (the local chat's `/as`): audited, because every
+   * request after it acts as someone else. Says whether the new principal is in the policy.
+   */
+  async switchPrincipal(from: string, to: string, channel: Request['channel']): Promise<{ known: boolean; auditId: number }> {
+    const identity = this.deps.policy().identify(to);
+    const rec = await this.deps.audit.append({
+      kind: 'event', correlationId: newCorrelationId(), principal: from, user: this.deps.policy().identify(from)?.id ?? null,
+      channel: channel.id ? `${channel.kind}:${channel.id}` : channel.kind, operation: 'session.switch', outcome: 'ok',
+      reason: `now acting as ${to}${identity ? ` (user ${identity.id})` : ' (not in the policy)'}`,
+      details: { from, to, toUser: identity?.id ?? null },
+    });
+    return { known: !!identity, auditId: rec.id };
+  }
+
   private async lastResort(input: unknown, e: unknown): Promise<Reply> {
     const err = asVmbotError(e);
     const req = input as Partial<Request> | null;
