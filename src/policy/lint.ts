@@ -68,12 +68,35 @@ export function lintPolicy(policy: Policy, now: Date = new Date()): Finding[] {
   return findings;
 }
 
-/** References between sections: every name used must be defined, every identity unique. */
-export function checkReferences(policy: Policy): Finding[] {
+/** The names each section defines: by default the policy's own; a partly valid file passes every name it has. */
+export interface DefinedNames {
+  users: ReadonlySet<string>;
+  groups: ReadonlySet<string>;
+  roles: ReadonlySet<string>;
+  scopes: ReadonlySet<string>;
+}
+
+/**
+ * References between sections: every name used must be defined, every identity and Windows
+ * account unique, every template host inside its scope. `defined` lets lint of a file with
+ * schema errors treat a name as defined even where its entry did not parse (no false "not
+ * defined" next to the schema error itself).
+ */
+export function checkReferences(policy: Policy, defined?: DefinedNames): Finding[] {
   const findings: Finding[] = [];
   const err = (path: string, message: string) => findings.push({ severity: 'error', path, message });
+  const has = (section: keyof DefinedNames, name: string) => (defined ? defined[section].has(name) : named<unknown>(policy[section], name) !== undefined);
   const seen = new Map<string, string>();
+  // Grant-VMConnectAccess grants the Windows account: two users sharing one reach each other's consoles.
+  const accounts = new Map<string, string>();
   for (const [name, user] of Object.entries(policy.users)) {
+    if (user.windowsAccount) {
+      const key = user.windowsAccount.toLowerCase();
+      const other = accounts.get(key);
+      if (other)
+        err(`users.${name}.windowsAccount`, `windows account "${user.windowsAccount}" belongs to both "${other}" and "${name}": each could use the other's console grants (Windows accounts compare case-insensitively)`);
+      else accounts.set(key, name);
+    }
     user.identities.forEach((id, i) => {
       const key = id.toLowerCase();
       const other = seen.get(key);
@@ -81,22 +104,29 @@ export function checkReferences(policy: Policy): Finding[] {
       seen.set(key, name);
     });
     user.groups.forEach((g, i) => {
-      if (!named(policy.groups, g)) err(`users.${name}.groups[${i}]`, `user "${name}" is in group "${g}", which is not defined under groups`);
+      if (!has('groups', g)) err(`users.${name}.groups[${i}]`, `user "${name}" is in group "${g}", which is not defined under groups`);
     });
   }
   policy.assignments.forEach((a, i) => {
     const path = `assignments[${i}]`;
-    if (!named(policy.roles, a.role)) err(`${path}.role`, `assignment ${i} names role "${a.role}", which is not defined`);
-    if (!named(policy.scopes, a.scope)) err(`${path}.scope`, `assignment ${i} names scope "${a.scope}", which is not defined`);
+    if (!has('roles', a.role)) err(`${path}.role`, `assignment ${i} names role "${a.role}", which is not defined`);
+    if (!has('scopes', a.scope)) err(`${path}.scope`, `assignment ${i} names scope "${a.scope}", which is not defined`);
     a.users.forEach((u, j) => {
-      if (!named(policy.users, u)) err(`${path}.users[${j}]`, `assignment ${i} names user "${u}", which is not defined`);
+      if (!has('users', u)) err(`${path}.users[${j}]`, `assignment ${i} names user "${u}", which is not defined`);
     });
     a.groups.forEach((g, j) => {
-      if (!named(policy.groups, g)) err(`${path}.groups[${j}]`, `assignment ${i} names group "${g}", which is not defined`);
+      if (!has('groups', g)) err(`${path}.groups[${j}]`, `assignment ${i} names group "${g}", which is not defined`);
     });
   });
   for (const [name, t] of Object.entries(policy.templates)) {
-    if (!named(policy.scopes, t.scope)) err(`templates.${name}.scope`, `template "${name}" joins scope "${t.scope}", which is not defined`);
+    if (!has('scopes', t.scope)) err(`templates.${name}.scope`, `template "${name}" joins scope "${t.scope}", which is not defined`);
+    const hosts = named(policy.scopes, t.scope)?.hosts;
+    if (!hosts) continue;
+    const inScope = new Set(hosts.map((h) => h.toLowerCase()));
+    t.hosts.forEach((h, j) => {
+      if (!inScope.has(h.toLowerCase()))
+        err(`templates.${name}.hosts[${j}]`, `template "${name}" places VMs on "${h}", which scope "${t.scope}" does not include (its hosts: ${hosts.join(', ')}): a VM there would be outside the scope, so a request could never succeed`);
+    });
   }
   const c = policy.settings.console;
   if (c.defaultMinutes > c.maxMinutes)

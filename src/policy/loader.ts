@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { VmbotError } from '../core/errors';
-import { checkReferences, lintPolicy, type Finding } from './lint';
-import { PolicySchema, type Policy } from './schema';
+import { checkReferences, lintPolicy, type DefinedNames, type Finding } from './lint';
+import {
+  AssignmentSchema, GroupSchema, PolicySchema, RoleSchema, ScopeSchema, SettingsSchema, TemplateSchema, UserSchema, type Policy,
+} from './schema';
 
 export interface LoadedPolicy {
   file: string;
@@ -113,16 +115,58 @@ export function duplicateJsonKey(text: string): { key: string; offset: number } 
 }
 
 /**
- * Validate a policy value: schema, references, then the S 4.413 lint. Throws one VmbotError
- * whose message lists every error, each naming the file and the path.
+ * Validate a policy value: schema, references and the S 4.413 lint, in one pass. Throws one
+ * VmbotError whose message lists every error, each naming the file and the path. When the
+ * schema fails, the entries that are valid on their own are still checked for references and
+ * S 4.413, so an author sees every class of problem at once, not one class per run.
  */
 export function validatePolicy(file: string, value: unknown, now = new Date()): LoadedPolicy {
   const parsed = PolicySchema.safeParse(value);
-  if (!parsed.success) throw new VmbotError('policy', formatZodIssues(file, parsed.error).join('\n'));
-  const findings = [...checkReferences(parsed.data), ...lintPolicy(parsed.data, now)];
-  const errors = findings.filter((f) => f.severity === 'error');
-  if (errors.length) throw new VmbotError('policy', errors.map((f) => `${file}: ${f.path}: ${f.message}`).join('\n'));
+  const schemaErrors = parsed.success ? [] : formatZodIssues(file, parsed.error);
+  const partial = parsed.success ? { policy: parsed.data, defined: undefined } : validParts(value);
+  const findings = partial ? [...checkReferences(partial.policy, partial.defined), ...lintPolicy(partial.policy, now)] : [];
+  const errors = [...schemaErrors, ...findings.filter((f) => f.severity === 'error').map((f) => `${file}: ${f.path}: ${f.message}`)];
+  if (errors.length || !parsed.success) throw new VmbotError('policy', errors.join('\n'));
   return { file, policy: parsed.data, warnings: findings.filter((f) => f.severity === 'warning') };
+}
+
+const SECTIONS = { users: UserSchema, groups: GroupSchema, roles: RoleSchema, scopes: ScopeSchema, templates: TemplateSchema } as const;
+
+/**
+ * The parts of a policy that fail schema validation left out: each user, group, role, scope,
+ * template and assignment that is valid on its own, at its own index, and the names every
+ * section defines (valid or not). Null when the value is not even a mapping.
+ */
+function validParts(value: unknown): { policy: Policy; defined: DefinedNames } | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const raw = value as Record<string, unknown>;
+  const entries = (section: keyof typeof SECTIONS) => {
+    const v = raw[section];
+    return v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : [];
+  };
+  const valid = <K extends keyof typeof SECTIONS>(section: K) => {
+    const out = Object.create(null) as Record<string, z.output<(typeof SECTIONS)[K]>>;
+    for (const [name, entry] of entries(section)) {
+      const r = SECTIONS[section].safeParse(entry);
+      if (r.success) out[name] = r.data as z.output<(typeof SECTIONS)[K]>;
+    }
+    return out;
+  };
+  const assignments: Policy['assignments'] = [];
+  if (Array.isArray(raw.assignments))
+    raw.assignments.forEach((a, i) => {
+      const r = AssignmentSchema.safeParse(a);
+      if (r.success) assignments[i] = r.data; // sparse: a finding keeps the index the author sees
+    });
+  const settings = SettingsSchema.safeParse(raw.settings);
+  const names = (section: keyof DefinedNames) => new Set(entries(section).map(([n]) => n));
+  return {
+    policy: {
+      version: 1, settings: settings.success ? settings.data : SettingsSchema.parse(undefined),
+      users: valid('users'), groups: valid('groups'), roles: valid('roles'), scopes: valid('scopes'), templates: valid('templates'), assignments,
+    },
+    defined: { users: names('users'), groups: names('groups'), roles: names('roles'), scopes: names('scopes') },
+  };
 }
 
 export function loadPolicyFile(file: string, now = new Date()): LoadedPolicy {
