@@ -113,3 +113,54 @@ describe('Teams: one policy user across doors', () => {
     ]);
   });
 });
+
+describe('Teams: buttons, redelivery, group chats', () => {
+  it('a Start button (Action.Execute) runs as the clicker: "starting…" in the chat, updated to the final state', async () => {
+    const data = { vmbot: { command: 'start web01', id: 'start:web01' } };
+    const res = await rig.post(act.execute('alice', data, 'card-1'));
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'web01 is running.' });
+    const [msg] = rig.connector.in(personalChatId('alice'));
+    expect(msg!.history.map((h) => h.text)).toEqual(['web01 is starting…']);
+    expect(msg!.activity.text).toBe('web01 is running.');
+    // The button carries a command, not a privilege: bob clicking it is refused like typing it.
+    const bob = await rig.post(act.execute('bob', { vmbot: { command: 'stop web01', id: 'stop:web01' } }, 'card-1', personalChatId('bob')));
+    expect(bob.body.value).toBe('You are not permitted to do that on web01, or there is no such VM.');
+    expect(await rig.app.backend.get('web01')).toMatchObject({ state: 'Running' });
+  });
+
+  it('Teams redelivering the same activity runs the command once', async () => {
+    const a = act.personal('alice', 'start web01');
+    await rig.post(a);
+    await rig.post(a);
+    const intents = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).filter((r) => r.kind === 'intent' && r.operation === 'Start Virtual Machine');
+    expect(intents).toHaveLength(1);
+  });
+
+  it('console asked in a channel: the grant with its expiry arrives in the 1:1 chat only', async () => {
+    await rig.post(act.channel('alice', 'console web01 --minutes 15'));
+    expect(shown(CHANNEL)).toEqual(['Alice: I have answered you in our 1:1 chat.']);
+    const card = cardOf(rig.connector.in(rig.connector.personalChatOf('29:alice')!)[0]!);
+    expect(JSON.stringify(card)).toMatch(/"title":"Until","value":"\d{4}-\d\d-\d\d \d\d:\d\d UTC"/);
+    expect(JSON.stringify(rig.connector.in(CHANNEL))).not.toMatch(/CONTOSO|vmconnect|Until/);
+  });
+
+  it('group chat: "@VM Bot start web01" works like in a channel', async () => {
+    const a = act.channel('alice', 'start web01') as any;
+    a.conversation = { id: '19:group@thread.v2', conversationType: 'groupChat', isGroup: true, tenantId: TENANT };
+    await rig.post(a);
+    expect(shown('19:group@thread.v2')).toEqual(['web01 is running.']);
+  });
+});
+
+describe('Teams: a click on a slow action', () => {
+  it('Teams gets "still working" in time; the final state follows in the chat', async () => {
+    await rig.close();
+    rig = await startTeamsRig({ options: { invokeWaitMs: 50 }, overrides: { VMBOT_SIM_LATENCY_MS: '400' } });
+    act = activities(rig.connector.url);
+    const res = await rig.post(act.execute('alice', { vmbot: { command: 'start web01', id: 'start:web01' } }, 'card-1'));
+    expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: 'Still working on it: the result follows in this chat.' });
+    const deadline = Date.now() + 5000;
+    while (rig.connector.in(personalChatId('alice'))[0]?.activity.text !== 'web01 is running.' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(rig.connector.in(personalChatId('alice'))[0]!.activity.text).toBe('web01 is running.');
+  });
+});

@@ -189,27 +189,41 @@ export class TeamsFrontEnd implements FrontEnd {
   }
 
   /** Run one command for the caller and return the final reply; progress goes to this conversation. */
-  private async run(ctx: TurnContext, principal: string, text: string, inputs?: Record<string, string>): Promise<{ reply: Reply; progressId?: string }> {
+  /** The conversation of an activity, reached proactively (usable after its turn has ended). */
+  private detached(activity: Activity): Conversation {
+    const ref = TurnContext.getConversationReference(activity);
+    const within = <T>(fn: (tc: TurnContext) => Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        this.adapter.continueConversationAsync(this.appId, ref, async (tc) => resolve(await fn(tc))).catch(reject);
+      });
+    return {
+      activity,
+      send: (a) => within(async (tc) => (await tc.sendActivity(a))?.id),
+      update: (a, id) => within(async (tc) => void (await tc.updateActivity({ ...a, id }))),
+    };
+  }
+
+  private async run(chat: Conversation, principal: string, text: string, inputs?: Record<string, string>): Promise<{ reply: Reply; progressId?: string }> {
     let progressId: string | undefined;
-    const conv = ctx.activity.conversation;
+    const conv = chat.activity.conversation;
     const delivery: Delivery = {
       progress: async (r: Reply) => {
         // A private command (console) never shows progress in a channel.
         if (isPrivate(r) && conv?.conversationType && conv.conversationType !== 'personal') return;
-        if (progressId) await ctx.updateActivity({ ...activityFor(r), id: progressId });
-        else progressId = (await ctx.sendActivity(activityFor(r)))?.id;
+        if (progressId) await chat.update(activityFor(r), progressId);
+        else progressId = await chat.send(activityFor(r));
       },
     };
     const reply = await this.host.handle(
-      { principal, text, inputs, channel: { kind: 'teams', id: conv?.id?.slice(0, 200) ?? '' }, idempotencyKey: ctx.activity.id ? `teams:${ctx.activity.id}`.slice(0, 200) : undefined },
+      { principal, text, inputs, channel: { kind: 'teams', id: conv?.id?.slice(0, 200) ?? '' }, idempotencyKey: chat.activity.id ? `teams:${chat.activity.id}`.slice(0, 200) : undefined },
       delivery,
     );
     return { reply, progressId };
   }
 
   /** Show the final reply where it belongs: in place of the progress message, or privately. */
-  private async respond(ctx: TurnContext, reply: Reply, progressId?: string): Promise<void> {
-    const a = ctx.activity;
+  private async respond(chat: Conversation, reply: Reply, progressId?: string): Promise<void> {
+    const a = chat.activity;
     const type = a.conversation?.conversationType;
     if (isPrivate(reply) && type && type !== 'personal') {
       const sent = await this.sendToUser(a.from.aadObjectId!, activityFor(reply), a.from.id);
@@ -218,12 +232,12 @@ export class TeamsFrontEnd implements FrontEnd {
         ? `${who}I have answered you in our 1:1 chat.`
         : `${who}I could not open a 1:1 chat with you, and I do not answer this in a channel. Add VM Bot for yourself (Apps > VM Bot > Add) and ask me there.`;
       const msg = { type: 'message', text: pointer, textFormat: 'plain' } as Partial<Activity>;
-      if (progressId) await ctx.updateActivity({ ...msg, id: progressId });
-      else await ctx.sendActivity(msg);
+      if (progressId) await chat.update(msg, progressId);
+      else await chat.send(msg);
       return;
     }
-    if (progressId) await ctx.updateActivity({ ...activityFor(reply), id: progressId });
-    else await ctx.sendActivity(activityFor(reply));
+    if (progressId) await chat.update(activityFor(reply), progressId);
+    else await chat.send(activityFor(reply));
   }
 
   async onMessage(ctx: TurnContext): Promise<void> {
@@ -234,8 +248,8 @@ export class TeamsFrontEnd implements FrontEnd {
     if (a.value && typeof a.value === 'object' && !a.text?.trim()) {
       const click = readButton(a.value);
       if (!click) return void (await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: 'That button is not one of vmbot\'s.' }));
-      const { reply, progressId } = await this.run(ctx, principal, click.command, click.inputs);
-      await this.respond(ctx, reply, progressId);
+      const { reply, progressId } = await this.run(inTurn(ctx), principal, click.command, click.inputs);
+      await this.respond(inTurn(ctx), reply, progressId);
       // A final decision reaches every approver's card (this one too) through the outbox; a first
       // approval under a two-person rule only changes the clicker's card: no second click for them.
       if (isDecision(click) && reply.status === 'pending' && a.replyToId)
@@ -243,8 +257,8 @@ export class TeamsFrontEnd implements FrontEnd {
       return;
     }
     const text = commandText(a);
-    const { reply, progressId } = await this.run(ctx, principal, text);
-    await this.respond(ctx, reply, progressId);
+    const { reply, progressId } = await this.run(inTurn(ctx), principal, text);
+    await this.respond(inTurn(ctx), reply, progressId);
   }
 
   async onCardAction(ctx: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
@@ -260,13 +274,17 @@ export class TeamsFrontEnd implements FrontEnd {
     if (!click) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'not a vmbot button' } as never };
     const principal = await this.principal(ctx);
     if (!principal) return { statusCode: 200, type: MESSAGE, value: 'vmbot cannot tell who you are.' as never };
+    const chat = this.detached(ctx.activity);
     const work = (async () => {
-      const { reply, progressId } = await this.run(ctx, principal, click.command, click.inputs);
+      const { reply, progressId } = await this.run(chat, principal, click.command, click.inputs);
       // VM buttons (start, stop, console) answer in the conversation like a typed command;
       // approval cards answer on the card itself and in the clicker's toast.
-      if (!isDecision(click)) await this.respond(ctx, reply, progressId);
+      if (!isDecision(click)) await this.respond(chat, reply, progressId);
       return reply;
     })();
+    // Shutdown waits for it, also when Teams has had its answer already.
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
     const waited = await Promise.race([work, sleep(this.opts.invokeWaitMs ?? 8000).then(() => null)]);
     if (!waited) {
       work.catch((e) => this.host.log.error({ err: String(e) }, 'Teams: card action failed'));
@@ -354,6 +372,23 @@ export class TeamsFrontEnd implements FrontEnd {
     });
   }
 }
+
+/**
+ * Where a command's messages go: the turn itself (typed messages, Action.Submit), or, for a
+ * button's invoke, the same conversation reached proactively, because Teams gets the invoke's
+ * answer at once while a slow action's final state is posted after that turn has ended.
+ */
+interface Conversation {
+  activity: Activity;
+  send(a: Partial<Activity>): Promise<string | undefined>;
+  update(a: Partial<Activity>, id: string): Promise<void>;
+}
+
+const inTurn = (ctx: TurnContext): Conversation => ({
+  activity: ctx.activity,
+  send: async (a) => (await ctx.sendActivity(a))?.id,
+  update: async (a, id) => void (await ctx.updateActivity({ ...a, id })),
+});
 
 const isDecision = (click: ButtonClick) => /^(approve|deny):/.test(click.actionId);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
