@@ -1,4 +1,6 @@
+import pino from 'pino';
 import { isLoopback, readTeamsSettings } from '../src/adapters/teams/settings';
+import { serversStoppedAfterEach } from './support/server';
 
 const APP = '6d1f3a2b-1c4e-4f5a-9b8c-7d6e5f4a3b2c';
 const TENANT = '72f988bf-0000-4000-8000-00000000cafe';
@@ -41,5 +43,35 @@ describe('Teams configuration (botbuilder variable names, SingleTenant)', () => 
   it('loopback means 127.0.0.0/8, ::1 and localhost, nothing else', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '::', '192.168.1.10', 'vmbot.contoso.com', '128.0.0.1', 'localhost.evil.com']) expect(isLoopback(h)).toBe(false);
+  });
+});
+
+describe('vmbot serving with Teams configured', () => {
+  const serve = serversStoppedAfterEach();
+
+  it('VMBOT_TEAMS_DEV=1 on 127.0.0.1: /api/messages is served by the registered Teams front-end, with a loud warning', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    const s = await serve({ frontEnds: undefined, env: {}, log }, { VMBOT_TEAMS_DEV: '1' });
+    expect(s.frontEnds.map((f) => f.name)).toEqual(['teams']);
+    expect(lines.join('')).toMatch(/TEAMS DEV MODE \(VMBOT_TEAMS_DEV=1\): POST \/api\/messages accepts requests WITHOUT authentication/);
+    const res = await fetch(`${s.http!.address().url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'typing', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', conversation: { id: 'a:x' }, from: { id: '29:x' }, recipient: { id: '28:b' } }) });
+    expect(res.status).toBe(200);
+  });
+
+  it('VMBOT_TEAMS_DEV=1 on a non-loopback address stops start-up with a message naming both settings', async () => {
+    await expect(serve({ frontEnds: undefined, env: {} }, { VMBOT_TEAMS_DEV: '1', VMBOT_HTTP_HOST: '0.0.0.0' })).rejects.toThrow(/VMBOT_TEAMS_DEV=1 .* only allowed on a loopback address; VMBOT_HTTP_HOST is 0\.0\.0\.0/);
+  });
+
+  it('with an app id, a POST without a token is refused by the registered front-end', async () => {
+    const s = await serve({ frontEnds: undefined, env: { MicrosoftAppId: APP, MicrosoftAppPassword: 'x', MicrosoftAppTenantId: TENANT } });
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await fetch(`${s.http!.address().url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'start web01', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', conversation: { id: 'a:x' }, from: { id: '29:x', aadObjectId: '0a1ce000-0000-4000-8000-000000000001' }, recipient: { id: '28:b' } }) });
+      expect(res.status).toBe(401);
+    } finally {
+      errors.mockRestore();
+    }
+    expect(await s.app.backend.get('web01')).toMatchObject({ state: 'Off' });
   });
 });
