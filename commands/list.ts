@@ -2,6 +2,7 @@ import { defineCommand } from '../src/core/command';
 import { stateWord } from '../src/core/text';
 import { VM_OPERATIONS } from '../src/policy/operations';
 import { NoArgs } from './args';
+import { uptime, vmActions } from './status';
 
 export default defineCommand({
   name: 'list',
@@ -27,7 +28,9 @@ export default defineCommand({
       title: 'Your VMs',
       text: `Your VMs:\n${mine.map((v) => `  ${v.name.padEnd(w)}  ${stateWord(v.state).padEnd(8)} ${v.host}`).join('\n')}`,
       fields: mine.map((v) => ({ label: v.name, value: `${stateWord(v.state)} on ${v.host}` })),
-      data: { vms: mine.map((v) => ({ name: v.name, state: v.state, host: v.host })) },
+      actions: mine.flatMap((v) => vmActions(ctx.policy, ctx.identity!.id, v)),
+      // Per VM for renderers that show one row per VM (Block Kit sections, Adaptive Card rows).
+      data: { vms: mine.map((v) => ({ name: v.name, state: v.state, host: v.host, ...(v.state === 'Running' && uptime(v.uptimeSec) ? { uptime: uptime(v.uptimeSec) } : {}) })) },
     };
   },
 });

@@ -288,10 +288,12 @@ export class Pipeline {
     if (authz.kind === 'self') return anyOf(authz.operation);
     if (authz.kind === 'decide') {
       const req = this.deps.store.data.approvals[authz.requestId];
-      // An unknown id is the handler's to explain ("there is no request …") to an approver.
-      if (!req) return anyOf('Approve Virtual Machine Request');
+      // Someone who approves nowhere hears just that; an unknown id is the handler's to explain.
+      const approver = anyOf('Approve Virtual Machine Request');
+      if (!req) return approver;
       const d = authorize(policy, identity.id, { kind: 'decide', request: req });
       if (d.allow) return { ok: true, decision: d };
+      if (!approver.ok && req.requester !== identity.id) return approver;
       const message = req.requester === identity.id
         ? `You cannot ${authz.verb} your own request ${req.id}; another approver must decide it.`
         : `You are not an approver for request ${req.id}.`;

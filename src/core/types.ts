@@ -74,6 +74,8 @@ export const ReplyActionSchema = z.object({
   /** The complete command text the action stands for, e.g. `approve r-7k2m`, `deny r-7k2m`. */
   command: z.string(),
   style: z.enum(['primary', 'danger']).optional(),
+  /** What the action is about (a VM name, a request id): renderers put its buttons on its row. */
+  subject: z.string().optional(),
   /** Values to ask for first; sent as Request.inputs, never spliced into `command`. */
   inputs: z.array(ActionInputSchema).optional(),
   confirm: ActionConfirmSchema.optional(),
