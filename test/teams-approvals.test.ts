@@ -81,7 +81,7 @@ describe('Teams approvals: proactive cards, Action.Execute and Action.Submit, ev
     const { id, carolChat, carolCard } = await requestVm('web07');
     const data = button(cardOf(carolCard), /^Approve/).data;
     const outsider = await rig.post(act.execute('bob', data, carolCard.id));
-    expect(outsider.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: expect.stringMatching(/not permitted/) });
+    expect(outsider.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `You are not an approver for request ${id}.` });
     const first = await rig.post(act.execute('carol', data, carolCard.id, carolChat));
     const again = await rig.post(act.execute('carol', data, carolCard.id, carolChat));
     expect(first.body.type).toBe('application/vnd.microsoft.card.adaptive');
@@ -155,7 +155,9 @@ describe('Teams approvals: self-approval', () => {
     expect(res.body).toMatchObject({ statusCode: 200, type: 'application/vnd.microsoft.activity.message', value: `You cannot approve your own request ${id}; another approver must decide it.` });
     expect(rig.app.store.data.approvals[id]).toMatchObject({ status: 'pending', approvals: [] });
     expect(await rig.app.backend.get('web09')).toBeNull();
-    // The refusal is on record under carol's Teams identity.
-    expect(audit().filter((r) => r.user === 'carol' && r.operation === 'Approve Virtual Machine Request').at(-1)).toMatchObject({ principal: `teams:${AAD.carol}`, outcome: 'denied' });
+    // One decision record under carol's Teams identity: deny, and no intent.
+    expect(audit().filter((r) => r.user === 'carol' && r.operation === 'Approve Virtual Machine Request')).toEqual([
+      expect.objectContaining({ kind: 'decision', principal: `teams:${AAD.carol}`, decision: 'deny', outcome: 'denied' }),
+    ]);
   });
 });
