@@ -102,7 +102,7 @@ export class ConsoleGrants {
         if (g.status !== 'active' || g.warnedAt || end <= now || end - now > warn * 60_000) continue;
         if (end - Date.parse(g.grantedAt) <= warn * 60_000) continue;
         g.warnedAt = new Date(now).toISOString();
-        out.push({ ...g });
+        out.push(structuredClone(g)); // as it is now: the store object changes later
       }
       return out;
     });
