@@ -148,3 +148,21 @@ describe('a secret typed into chat reaches no state, notice, reply or audit reco
     expect(all).not.toContain(slack.slice(5));
   });
 });
+
+describe('the operator log runs the same redaction', () => {
+  test('a secret shape in a message, in a logged string field or in an error is written as [redacted]', async () => {
+    const { createLogger } = await import('../src/log/logger');
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (s: string) => void lines.push(s) });
+    const token = 'xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOp';
+    log.warn(`Slack refused ${token}`);
+    log.info({ text: `status web01 password=hunter2`, user: 'alice' }, 'request received');
+    log.error({ err: new Error(`invalid_auth for ${token}`) }, 'delivery failed');
+    log.error(new Error(`Bearer abcdefghijklmnopqrstuvwxyz`));
+    const out = lines.join('');
+    expect(lines).toHaveLength(4);
+    for (const s of [token.slice(5), 'hunter2', 'abcdefghijklmnopqrstuvwxyz']) expect(out).not.toContain(s);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ text: `status web01 password=${REDACTED}`, user: 'alice', msg: 'request received' });
+    expect(JSON.parse(lines[2]!).err).toMatchObject({ message: `invalid_auth for ${REDACTED}`, type: 'Error' });
+  });
+});

@@ -1,4 +1,5 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { redactSecrets } from '../core/redact';
 
 export type { Logger } from 'pino';
 
@@ -18,6 +19,25 @@ export const REDACT_PATHS = SECRET_KEYS.flatMap((k) => {
   return [key, `*${dot}`, `*.*${dot}`, `*.*.*${dot}`];
 });
 
+/**
+ * Credential shapes in free text (a message, a string field, an error's message and stack) get
+ * the one redaction function of src/core/redact.ts; the key paths above cover known fields.
+ * Errors are copied, never changed: the caller may still need the original.
+ */
+function scrub(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (value instanceof Error) {
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(value) as object) as Error, value);
+    copy.message = redactSecrets(value.message);
+    if (value.stack) copy.stack = redactSecrets(value.stack);
+    return copy;
+  }
+  if (depth < 4 && value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(v, depth + 1)]));
+  if (depth < 4 && Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
+  return value;
+}
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
@@ -30,6 +50,11 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
       level,
       base: { name: 'vmbot' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(this, args.map((a) => scrub(a)) as Parameters<typeof method>);
+        },
+      },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
