@@ -115,7 +115,7 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
           },
           url: () => http?.address().url ?? '',
         },
-        handle, principalsOf, log: log.child({ frontEnd: f.name }), config, app: theApp,
+        handle, principalsOf, refuse: (r, reason) => theApp.pipeline.refuse({ ...r, channel: { kind: r.channel.kind, id: r.channel.id ?? '' } }, reason), log: log.child({ frontEnd: f.name }), config, app: theApp,
       };
       await f.start(ctx);
       started.push(f);

@@ -36,6 +36,8 @@ export interface FrontEndContext {
    * reply (already passed to delivery.final, if given). Never rejects for a user's mistake.
    */
   handle(request: RequestInput, delivery?: Delivery): Promise<Reply>;
+  /** Refuse a request at the door (foreign workspace or tenant): audited as a denial with `reason`. */
+  refuse(request: { principal: string; text: string; channel: RequestInput['channel'] }, reason: string): Promise<Reply>;
   /**
    * The principals of one policy user for one platform (`slack` -> ['slack:U123']), to address
    * notices. Empty when the user has no identity there.

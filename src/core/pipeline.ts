@@ -150,6 +150,19 @@ export class Pipeline {
     }
   }
 
+  /**
+   * A request the front-end refuses at its door (a workspace or tenant outside the allow-list):
+   * nothing is parsed or run, but the refusal is an audited denial like any other.
+   */
+  async refuse(input: { principal: string; text: string; channel: Request['channel'] }, reason: string): Promise<Reply> {
+    const rec = await this.deps.audit.append({
+      kind: 'decision', correlationId: newCorrelationId(), principal: truncate(input.principal, 140), user: null,
+      channel: input.channel.id ? `${input.channel.kind}:${input.channel.id}` : input.channel.kind,
+      command: redactSecrets(truncate(input.text, 500)), decision: 'deny', outcome: 'denied', reason,
+    });
+    return { status: 'denied', code: 'denied', visibility: 'private', text: 'vmbot does not take requests from this workspace.', auditId: rec.id };
+  }
+
   /** Requests with an idempotency key that are running in this process, by key. */
   private readonly running = new Map<string, Promise<Reply>>();
   private lastPrune = 0;

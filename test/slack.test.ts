@@ -1,0 +1,293 @@
+import { slackFrontEnd } from '../src/adapters/slack/index';
+import { readAuditRecords } from './support/audit';
+import { serversStoppedAfterEach, until } from './support/server';
+import { APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackStandIn, TEAM, USERS, blockActionsBody, buttons, slackHeaders, slashBody, viewSubmissionBody } from './support/slack';
+import type { Server } from '../src/serve';
+
+const serve = serversStoppedAfterEach();
+let slack: SlackStandIn;
+beforeEach(async () => (slack = await new SlackStandIn().start()));
+afterEach(() => slack.stop());
+
+async function slackBot(opts: { env?: Record<string, string>; overrides?: Record<string, string> } = {}): Promise<Server & { url: string }> {
+  const env = { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, ...opts.env };
+  const s = await serve({ frontEnds: undefined, factories: [slackFrontEnd], env }, { VMBOT_SLACK_API_URL: `${slack.url}/api/`, ...opts.overrides });
+  return Object.assign(s, { url: s.http!.address().url });
+}
+
+const post = (url: string, body: string, headers: Record<string, string> = slackHeaders(body)) =>
+  fetch(`${url}/slack/events`, { method: 'POST', headers, body });
+
+/** /vm <text> as `user`; resolves with the HTTP response and the response_url it gave. */
+async function vm(bot: { url: string }, user: string, text: string, extra: Record<string, string> = {}) {
+  const responseUrl = slack.responseUrl();
+  const t0 = performance.now();
+  const res = await post(bot.url, slashBody(user, text, responseUrl, extra));
+  return { res, ms: performance.now() - t0, responseUrl, body: await res.text() };
+}
+
+const answersTo = (responseUrl: string) => slack.responses.filter((r) => r.url === new URL(responseUrl).pathname).map((r) => r.body);
+const finalOf = async (responseUrl: string, n = 1) => {
+  await until(() => answersTo(responseUrl).filter((b) => !b.delete_original).length >= n);
+  return answersTo(responseUrl).filter((b) => !b.delete_original).at(-1)!;
+};
+const textOf = (m: Record<string, unknown>) => String(m.text);
+
+describe('Slack over HTTP: /vm', () => {
+  test('an allowed command is acked at once and its final state delivered through response_url, replacing "starting…"', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SIM_LATENCY_MS: '300' } });
+    const r = await vm(bot, USERS.alice, 'start web01');
+    expect(r.res.status).toBe(200);
+    expect(r.ms).toBeLessThan(3000);
+    const final = await finalOf(r.responseUrl, 2);
+    const all = answersTo(r.responseUrl);
+    expect(textOf(all[0]!)).toContain('web01 is starting');
+    expect(all[0]).toMatchObject({ response_type: 'ephemeral' });
+    // The final state is for the channel: the ephemeral progress is removed and the result posted.
+    expect(all[1]).toEqual({ delete_original: true });
+    expect(final).toMatchObject({ response_type: 'in_channel' });
+    expect(textOf(final)).toBe('web01 is running.');
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01');
+    expect(recs.map((x) => [x.kind, x.principal, x.user])).toEqual([['intent', `slack:${USERS.alice}`, 'alice'], ['result', `slack:${USERS.alice}`, 'alice']]);
+  });
+
+  test('denied, invalid and unregistered users get private (ephemeral) answers, each audited', async () => {
+    const bot = await slackBot();
+    const denied = await vm(bot, USERS.alice, 'start db01');
+    const invalid = await vm(bot, USERS.alice, 'start');
+    const stranger = await vm(bot, USERS.stranger, 'start web01');
+    for (const r of [denied, invalid, stranger]) expect(r.res.status).toBe(200);
+    expect(await finalOf(denied.responseUrl)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('not permitted to do that on db01, or there is no such VM') });
+    expect(await finalOf(invalid.responseUrl)).toMatchObject({ response_type: 'ephemeral' });
+    expect(await finalOf(stranger.responseUrl)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('not known to vmbot') });
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR);
+    expect(recs.find((x) => x.principal === `slack:${USERS.stranger}`)).toMatchObject({ decision: 'deny', outcome: 'denied', user: null });
+    expect(recs.find((x) => x.vm === 'db01')).toMatchObject({ decision: 'deny', user: 'alice' });
+  });
+
+  test('list is private Block Kit: a section per VM with state and host, and buttons for exactly what the user holds', async () => {
+    const bot = await slackBot();
+    const r = await vm(bot, USERS.alice, 'list');
+    const m = await finalOf(r.responseUrl);
+    expect(m.response_type).toBe('ephemeral');
+    const blocks = m.blocks as Array<{ type: string; text?: { text: string }; fields?: Array<{ text: string }> }>;
+    const rows = blocks.filter((b) => b.type === 'section' && b.fields);
+    expect(rows.map((b) => b.text!.text)).toEqual(['*web01*', '*web02*']);
+    expect(rows[0]!.fields!.map((f) => f.text)).toEqual(['*State*\nOff', '*Host*\nhv01']);
+    expect(JSON.stringify(m)).not.toMatch(/db0|dc01/);
+    const labels = buttons(blocks).map((b) => `${JSON.parse(b.value).c}`);
+    // web01 is off: Start; web02 is running: Stop, Console (alice may not turn off).
+    expect(labels).toEqual(['start web01', 'stop web02', 'console web02']);
+    expect(buttons(blocks).find((b) => b.text.text === 'Stop')!.confirm).toBeDefined();
+  });
+
+  test('Turn off is offered only where the role allows it, and always behind a confirm dialog', async () => {
+    const bot = await slackBot();
+    const r = await vm(bot, USERS.bob, 'list');
+    const bs = buttons((await finalOf(r.responseUrl)).blocks);
+    const off = bs.filter((b) => b.text.text === 'Turn off');
+    expect(off.length).toBeGreaterThan(0);
+    for (const b of off) expect(b).toMatchObject({ style: 'danger', confirm: { title: { text: expect.stringMatching(/^Turn off /) }, style: 'danger' } });
+  });
+
+  test('a bad signature and a timestamp older than 5 minutes are refused with 401, and nothing runs', async () => {
+    const bot = await slackBot();
+    const body = slashBody(USERS.alice, 'start web01', slack.responseUrl());
+    expect((await post(bot.url, body, slackHeaders(body, { secret: 'f'.repeat(32) }))).status).toBe(401);
+    expect((await post(bot.url, body, slackHeaders(body, { ts: Math.floor(Date.now() / 1000) - 301 }))).status).toBe(401);
+    const tampered = slackHeaders(body);
+    expect((await post(bot.url, body.replace('start', 'stop'), tampered)).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(slack.responses).toHaveLength(0);
+    expect(readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.command)).toHaveLength(0);
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
+  });
+
+  test('a workspace outside VMBOT_SLACK_TEAM_IDS is refused and the refusal audited; nothing runs', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SLACK_TEAM_IDS: `${TEAM},T0OTHER002` } });
+    const r = await vm(bot, USERS.alice, 'start web01', { team_id: 'T0EVIL0001' });
+    expect(r.res.status).toBe(200);
+    expect(JSON.parse(r.body)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('does not take requests from this workspace') });
+    const rec = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).find((x) => x.principal === `slack:${USERS.alice}`);
+    expect(rec).toMatchObject({ decision: 'deny', outcome: 'denied', reason: expect.stringContaining('T0EVIL0001') });
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
+    // The allowed workspace still works.
+    const ok = await vm(bot, USERS.alice, 'status web01');
+    expect(textOf(await finalOf(ok.responseUrl))).toMatch(/web01 is off/i);
+  });
+
+  test('user text is escaped: <!channel>, <@U…>, & < > never ping or link', async () => {
+    const bot = await slackBot();
+    const r = await vm(bot, USERS.alice, 'request web05 --template web-small --reason "<!channel> ping <@U0BOB00001> & <http://evil|x>"');
+    const m = await finalOf(r.responseUrl);
+    const json = JSON.stringify(m);
+    expect(json).not.toContain('<!channel>');
+    expect(json).not.toContain('<@U0BOB00001>');
+    expect(json).toContain('&lt;!channel&gt; ping &lt;@U0BOB00001&gt; &amp; &lt;http://evil|x&gt;');
+    await until(() => slack.called('chat.postMessage').length >= 2);
+    for (const c of slack.called('chat.postMessage')) expect(JSON.stringify(c.args)).not.toContain('<!channel>');
+  });
+});
+
+describe('Slack approvals: cards by DM, buttons, the Deny modal, every card updated', () => {
+  async function requestWeb05(bot: { url: string }) {
+    const r = await vm(bot, USERS.alice, 'request web05 --template web-small --reason "shop"');
+    const reply = await finalOf(r.responseUrl);
+    const id = /r-[a-z2-9]{6}/.exec(textOf(reply))![0];
+    await until(() => slack.called('chat.postMessage').length >= 2);
+    const cards = slack.called('chat.postMessage');
+    return { id, cards };
+  }
+  const cardFor = (cards: ReturnType<SlackStandIn['called']>, user: string) => cards.find((c) => c.args.channel === user)!;
+
+  test('approvers get a DM card with requester, template sizing and reason; approve succeeds once; double click and self-approval refused harmlessly', async () => {
+    const bot = await slackBot();
+    const { id, cards } = await requestWeb05(bot);
+    expect(cards.map((c) => c.args.channel).sort()).toEqual([USERS.carol, USERS.erin].sort());
+    const card = cardFor(cards, USERS.carol);
+    const json = JSON.stringify(card.args.blocks);
+    expect(json).toContain('*Requested by*\\nalice');
+    expect(json).toMatch(/web-small: gen 2, 2 vCPU, 4096 MB, 60 GB/);
+    expect(json).toContain('*Reason*\\nshop');
+    const approve = buttons(card.args.blocks).find((b) => b.text.text.startsWith('Approve'))!;
+    const messageTs = '1700000001.000100';
+    const click = async (user: string) => {
+      const responseUrl = slack.responseUrl();
+      const res = await post(bot.url, blockActionsBody(user, approve, { responseUrl, messageTs, channel: `D${user.slice(1)}` }));
+      expect(res.status).toBe(200);
+      return finalOf(responseUrl);
+    };
+    const self = await click(USERS.alice);
+    expect(textOf(self)).toMatch(/cannot approve your own request/);
+    const outsider = await click(USERS.bob);
+    expect(textOf(outsider)).toMatch(/not permitted/);
+    const first = await click(USERS.carol);
+    expect(textOf(first)).toMatch(/web05 created/);
+    const again = await click(USERS.carol);
+    expect(textOf(again)).toBe(textOf(first));
+    const creates = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.operation === 'Create Virtual Machine' && x.kind === 'intent');
+    expect(creates).toHaveLength(1);
+    const approveIntents = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.correlationId === id && x.kind === 'intent' && x.operation === 'Approve Virtual Machine Request');
+    expect(approveIntents).toHaveLength(1);
+    // Every approver's card now says who decided, with no buttons left.
+    await until(() => slack.called('chat.update').length === 2);
+    for (const u of slack.called('chat.update')) {
+      expect(JSON.stringify(u.args.blocks)).toMatch(/approved by carol at \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+      expect(buttons(u.args.blocks)).toEqual([]);
+    }
+    expect(slack.called('chat.update').map((u) => u.args.channel).sort()).toEqual([`D${USERS.carol.slice(1)}`, `D${USERS.erin.slice(1)}`].sort());
+  });
+
+  test('Deny opens a modal asking for the reason; its submission denies with exactly that reason; the requester is told', async () => {
+    const bot = await slackBot();
+    const { id, cards } = await requestWeb05(bot);
+    const deny = buttons(cardFor(cards, USERS.erin).args.blocks).find((b) => b.text.text.startsWith('Deny'))!;
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.erin, deny, { responseUrl, channel: 'D0ERIN0001' }));
+    await until(() => slack.called('views.open').length === 1);
+    const view = slack.called('views.open')[0]!.args.view as { private_metadata: string; callback_id: string; blocks: Array<{ type: string; element?: { multiline: boolean; min_length: number } }> };
+    expect(view.blocks.find((b) => b.type === 'input')!.element).toMatchObject({ multiline: true, min_length: 3 });
+    expect(bot.app.store.data.approvals[id]!.status).toBe('pending'); // nothing decided by opening the modal
+    // Too short: Slack shows the error on the field; nothing runs.
+    const short = await post(bot.url, viewSubmissionBody(USERS.erin, view, { reason: 'no' }));
+    expect(await short.json()).toMatchObject({ response_action: 'errors' });
+    const reason = 'no budget "this" quarter --turnoff';
+    const ok = await post(bot.url, viewSubmissionBody(USERS.erin, view, { reason }));
+    expect(ok.status).toBe(200);
+    await until(() => bot.app.store.data.approvals[id]!.status === 'denied');
+    expect(bot.app.store.data.approvals[id]).toMatchObject({ deniedBy: 'erin', denyReason: reason });
+    expect(textOf(await finalOf(responseUrl))).toMatch(/denied/);
+    await until(() => slack.called('chat.postMessage').some((c) => c.args.channel === USERS.alice));
+    expect(String(slack.called('chat.postMessage').find((c) => c.args.channel === USERS.alice)!.args.text)).toContain(reason);
+  });
+
+  test('with an approvals channel configured, the card is posted there too and updated when decided', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SLACK_APPROVALS_CHANNEL: 'C0APPROVE1' } });
+    const { id } = await requestWeb05(bot);
+    await until(() => slack.called('chat.postMessage').some((c) => c.args.channel === 'C0APPROVE1'));
+    await vm(bot, USERS.carol, `deny ${id} not now`);
+    await until(() => slack.called('chat.update').some((c) => c.args.channel === 'C0APPROVE1'));
+  });
+});
+
+describe('Slack buttons on VMs', () => {
+  test('a Start button runs start as the clicker; a retry of the same click never runs it twice', async () => {
+    const bot = await slackBot();
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    const responseUrl = slack.responseUrl();
+    const body = blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000009.000100' });
+    const [a, b] = await Promise.all([post(bot.url, body), post(bot.url, body)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    await until(() => answersTo(responseUrl).filter((m) => String(m.text).includes('running')).length === 2);
+    const intents = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01' && x.kind === 'intent');
+    expect(intents).toHaveLength(1);
+  });
+
+  test('a button clicked by someone else runs under their rights, not the card owner’s', async () => {
+    const bot = await slackBot();
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.mallory, start, { responseUrl }));
+    expect(textOf(await finalOf(responseUrl))).toMatch(/not permitted/);
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
+  });
+});
+
+describe('App Home', () => {
+  test('shows the user’s VMs with live state and buttons, console grants with expiry, and requests waiting for an approver', async () => {
+    const bot = await slackBot();
+    await vm(bot, USERS.alice, 'request web05 --template web-small');
+    const c = await vm(bot, USERS.alice, 'console web02');
+    await finalOf(c.responseUrl);
+    const event = (user: string) => JSON.stringify({ type: 'event_callback', team_id: TEAM, api_app_id: 'A0VMBOT', event_id: `Ev${user}`, event_time: 1, event: { type: 'app_home_opened', user, channel: 'D1', tab: 'home' } });
+    for (const u of [USERS.alice, USERS.carol]) {
+      const body = event(u);
+      expect((await post(bot.url, body, slackHeaders(body, { contentType: 'application/json' }))).status).toBe(200);
+    }
+    await until(() => slack.called('views.publish').length === 2);
+    const home = (u: string) => slack.called('views.publish').find((p) => p.args.user_id === u)!.args.view as { blocks: unknown[] };
+    const alice = JSON.stringify(home(USERS.alice).blocks);
+    expect(alice).toContain('*web01*');
+    expect(alice).toContain('Your console access');
+    expect(alice).toMatch(/web02.*until|until.*web02|expires/i);
+    expect(buttons(home(USERS.alice).blocks).map((b) => JSON.parse(b.value).c)).toContain('start web01');
+    const carol = home(USERS.carol);
+    expect(buttons(carol.blocks).some((b) => b.text.text.startsWith('Approve'))).toBe(true);
+  });
+});
+
+describe('Socket Mode', () => {
+  test('a /vm envelope over the local WebSocket stand-in is acked and answered', async () => {
+    const bot = await slackBot({ env: { SLACK_APP_TOKEN: APP_TOKEN, SLACK_SIGNING_SECRET: '' } });
+    await until(() => slack.socket !== undefined);
+    const responseUrl = slack.responseUrl();
+    const payload = Object.fromEntries(new URLSearchParams(slashBody(USERS.alice, 'status web01', responseUrl)));
+    slack.socket!.send(JSON.stringify({ envelope_id: 'env-1', type: 'slash_commands', payload, accepts_response_payload: true }));
+    await until(() => slack.acks.some((a) => a.envelope_id === 'env-1'));
+    expect(textOf(await finalOf(responseUrl))).toMatch(/web01 is off/i);
+    expect(bot.http).not.toBeNull();
+    // No HTTP endpoint for Slack in Socket Mode.
+    expect((await post(bot.url, 'x')).status).toBe(404);
+  });
+});
+
+describe('start-up checks', () => {
+  const start = (env: Record<string, string>) => serve({ frontEnds: undefined, factories: [slackFrontEnd], env }, { VMBOT_SLACK_API_URL: `${slack.url}/api/` });
+  test.each([
+    [{ SLACK_BOT_TOKEN: 'xoxp-user-token-1234567890' , SLACK_SIGNING_SECRET: SIGNING_SECRET }, /^SLACK_BOT_TOKEN: malformed/],
+    [{ SLACK_BOT_TOKEN: BOT_TOKEN }, /^SLACK_SIGNING_SECRET: missing/],
+    [{ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: 'short' }, /^SLACK_SIGNING_SECRET: malformed/],
+    [{ SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: 'xoxb-wrong-kind-1234567' }, /^SLACK_APP_TOKEN: malformed/],
+    [{ SLACK_APP_TOKEN: APP_TOKEN }, /^SLACK_BOT_TOKEN: missing/],
+    [{ SLACK_BOT_TOKEN: 'xoxb-0000000000-revoked-token', SLACK_SIGNING_SECRET: SIGNING_SECRET }, /^SLACK_BOT_TOKEN: Slack did not accept the token \(invalid_auth\)/],
+  ])('%j stops start-up with one message naming the variable', async (env, message) => {
+    await expect(start(env)).rejects.toThrow(message);
+  });
+
+  test('the token never appears in the message', async () => {
+    const bad = 'xoxb-0000000000-revoked-token';
+    await expect(start({ SLACK_BOT_TOKEN: bad, SLACK_SIGNING_SECRET: SIGNING_SECRET })).rejects.toThrow(expect.objectContaining({ message: expect.not.stringContaining(bad) }));
+  });
+});
