@@ -16,10 +16,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
 import type { AuditEntryInput } from '../src/audit/record';
-import { verifyAudit } from '../src/audit/verify';
+import { appendLatencyWithForwarding, BenchSigner, forwardingThroughput, verifyFigures } from './audit-assurance';
 import { median, percentile, writeResult } from './report';
 
-const SIZES = [1_000, 100_000, 1_000_000];
+/** BENCH_AUDIT_SIZES=1000,20000 for a quick trial; the figures that count are at 1M. */
+const SIZES = process.env.BENCH_AUDIT_SIZES ? process.env.BENCH_AUDIT_SIZES.split(',').map(Number) : [1_000, 100_000, 1_000_000];
 const BATCH = 10_000;
 const ROUNDS = 4;
 const PER_ROUND = 500;
@@ -75,7 +76,7 @@ class Writer {
 }
 
 /** Fill the log up to `target` records with concurrent batches (group commit). */
-async function prefill(log: AuditLog, w: Writer, target: number): Promise<{ records: number; ms: number }> {
+async function prefill(log: AuditLog, w: Writer, target: number, signer: BenchSigner): Promise<{ records: number; ms: number }> {
   const start = log.head.id;
   const t = ns();
   while (log.head.id < target) {
@@ -83,6 +84,7 @@ async function prefill(log: AuditLog, w: Writer, target: number): Promise<{ reco
     const ps: Promise<unknown>[] = new Array(n);
     for (let i = 0; i < n; i++) ps[i] = w.next();
     await Promise.all(ps);
+    signer.sign(log); // a signed checkpoint every BATCH records, as the bot's checkpointer would
   }
   return { records: log.head.id - start, ms: Math.round(ms(t)) };
 }
@@ -163,11 +165,14 @@ export async function main(): Promise<Record<string, unknown>> {
   type Row = { logMedianUs: number; logP99Us: number; rawAsyncMedianUs: number; rawSyncMedianUs: number; openMs: number };
   const summary: Record<string, Row> = {};
   let verify: Record<string, unknown> = {};
+  let forwarding: Record<string, unknown> = {};
+  let appendWithForwarding: Record<string, unknown> = {};
   try {
     const logDir = join(dir, 'log');
+    const signer = new BenchSigner(dir);
     const w = new Writer(await AuditLog.open(logDir));
     for (const size of SIZES) {
-      const fill = await prefill(w.log, w, size);
+      const fill = await prefill(w.log, w, size, signer);
       const before = w.log.head.id;
       await w.log.close();
       // Re-open: what a restart costs at this size (reads only the last segment).
@@ -210,18 +215,23 @@ export async function main(): Promise<Record<string, unknown>> {
         `audit bench: ${before} records: log median ${s.logAppend.medianUs} µs (CPU part ${s.logAppendCpuPart.medianUs} µs), raw async ${s.rawAsync.medianUs} µs, raw sync ${s.rawSync.medianUs} µs, open ${openMs} ms (prefill ${fill.ms} ms)`,
       );
     }
+    // Live forwarding behind the writer: does it slow an append? (at 1M records)
+    appendWithForwarding = await appendLatencyWithForwarding(w.log, () => w.next(), dir);
+    console.log(`audit bench: append with live syslog forwarding: median ${(appendWithForwarding.withForwarding as { medianUs: number }).medianUs} µs vs ${(appendWithForwarding.withoutForwarding as { medianUs: number }).medianUs} µs without (${appendWithForwarding.ratio}x)`);
+    signer.sign(w.log);
     await w.log.close();
 
-    // The pre-filled log must be a valid chain (the concurrent pre-fill is a real log).
-    const tv = ns();
-    const v = await verifyAudit(logDir);
-    verify = { ok: v.ok, records: v.records, ms: Math.round(ms(tv)), broken: v.broken };
+    // audit verify at 1M+ records against the read+parse+hash floor, same run, alternating.
+    verify = await verifyFigures(logDir, signer);
+    console.log(`audit bench: verify ${verify.records} records: floor ${verify.floorMs} ms, verify ${verify.verifyMs} ms (${verify.ratioVerifyToFloor}x), with ${signer.count} checkpoints ${verify.verifyWithCheckpointsMs} ms (${verify.ratioSignedToFloor}x); resume ${(verify.resumeFromLastCheckpoint as { ms: number }).ms} ms`);
+    forwarding = await forwardingThroughput(logDir, dir, Math.min(200_000, verify.records as number));
+    console.log(`audit bench: forwarding from a cold cursor: ${JSON.stringify(forwarding)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const at1k = summary['1000']!;
-  const at1m = summary['1000000']!;
+  const at1k = summary[String(SIZES[0])]!;
+  const at1m = summary[String(SIZES[SIZES.length - 1])]!;
   const rawAt1m = at1m.rawAsyncMedianUs;
   const result = {
     dir: `${dir} (deleted after the run; ${sameFsAsTmpdir ? 'same filesystem as' : 'different filesystem from'} os.tmpdir() ${tmpdir()})`,
@@ -229,10 +239,13 @@ export async function main(): Promise<Record<string, unknown>> {
     method: `pre-fill through AuditLog.append in concurrent batches of ${BATCH} (group commit); then per size ${ROUNDS} rounds of [${PER_ROUND} raw async, ${PER_ROUND} awaited log appends, ${SYNC_PER_ROUND} raw sync], each timed alone; raw writes have the mean byte size of the log's records; default segmentRecords (50,000)`,
     steps,
     verify,
+    forwarding,
+    appendWithForwarding,
     totalMs: Math.round(ms(tTotal)),
     targets: {
       logAt1mVsRawAsync: { ratio: Math.round((at1m.logMedianUs / rawAt1m) * 100) / 100, limit: 1.5, pass: at1m.logMedianUs <= 1.5 * rawAt1m },
       logAt1mVsLogAt1k: { ratio: Math.round((at1m.logMedianUs / at1k.logMedianUs) * 100) / 100, limit: 1.2, pass: at1m.logMedianUs <= 1.2 * at1k.logMedianUs },
+      verifyAt1mVsFloor: { ratio: verify.ratioVerifyToFloor, signedRatio: verify.ratioSignedToFloor, cpuRatio: verify.cpuRatioVerifyToFloor, cpuSignedRatio: verify.cpuRatioSignedToFloor, limit: 1.5, pass: (verify.target as { pass: boolean }).pass },
     },
   };
   writeResult('audit', result);

@@ -21,7 +21,10 @@ interface IndexOut {
 }
 interface AuditOut {
   summary: Record<string, { logMedianUs: number; logP99Us: number; rawAsyncMedianUs: number; rawSyncMedianUs: number; openMs: number }>;
-  targets: { logAt1mVsRawAsync: { ratio: number; pass: boolean }; logAt1mVsLogAt1k: { ratio: number; pass: boolean } };
+  targets: { logAt1mVsRawAsync: { ratio: number; pass: boolean }; logAt1mVsLogAt1k: { ratio: number; pass: boolean }; verifyAt1mVsFloor: { ratio: number; signedRatio: number; cpuRatio: number; cpuSignedRatio: number; pass: boolean } };
+  verify: { records: number; floorMs: number; verifyMs: number; verifyWithCheckpointsMs: number; resumeFromLastCheckpoint: { ms: number } };
+  forwarding: { syslogTcp: { recordsPerSecond: number }; httpHec: { recordsPerSecond: number } };
+  appendWithForwarding: { ratio: number; withForwarding: { medianUs: number }; withoutForwarding: { medianUs: number } };
 }
 
 export async function main(): Promise<boolean> {
@@ -41,6 +44,16 @@ export async function main(): Promise<boolean> {
       a.targets.logAt1mVsRawAsync.pass,
     ],
     ['audit: append @1M <= 1.2x append @1k', `${at1m.logMedianUs} µs vs ${at1k.logMedianUs} µs = ${a.targets.logAt1mVsLogAt1k.ratio}x (open @1M ${at1m.openMs} ms)`, a.targets.logAt1mVsLogAt1k.pass],
+    [
+      'audit: verify @1M <= 1.5x read+parse+hash floor',
+      `${a.verify.verifyMs} ms (${a.targets.verifyAt1mVsFloor.ratio}x), with checkpoints ${a.verify.verifyWithCheckpointsMs} ms (${a.targets.verifyAt1mVsFloor.signedRatio}x) vs floor ${a.verify.floorMs} ms at ${a.verify.records} records (CPU time ${a.targets.verifyAt1mVsFloor.cpuRatio}x / ${a.targets.verifyAt1mVsFloor.cpuSignedRatio}x); resume ${a.verify.resumeFromLastCheckpoint.ms} ms`,
+      a.targets.verifyAt1mVsFloor.pass,
+    ],
+    [
+      'audit: forwarding (no target; append effect should be noise)',
+      `syslog/TCP ${a.forwarding.syslogTcp.recordsPerSecond}/s, HEC ${a.forwarding.httpHec.recordsPerSecond}/s; append ${a.appendWithForwarding.withForwarding.medianUs} µs with vs ${a.appendWithForwarding.withoutForwarding.medianUs} µs without (${a.appendWithForwarding.ratio}x)`,
+      null,
+    ],
   ];
   const q = (k: string) => `${k} ${ix.summary[k]!.indexedMedianMs} ms (p99 ${ix.summary[k]!.indexedP99Ms}; scan ${ix.summary[k]!.scanMedianMs})`;
   rows.push([

@@ -17,7 +17,9 @@ import { listSegments, segmentName } from './segments';
  */
 
 const SUFFIX = ',"hash":"'.length + 64 + '"}'.length;
-const HEX64 = /^[0-9a-f]{64}$/;
+const SUFFIX_HEAD = Buffer.from(',"hash":"', 'latin1');
+const COMMA = 0x2c;
+const CLOSE = 0x7d;
 
 type FieldCheck = (v: unknown) => boolean;
 const str: FieldCheck = (v) => typeof v === 'string';
@@ -25,23 +27,27 @@ const strOrNull: FieldCheck = (v) => v === null || typeof v === 'string';
 const oneOf = (values: readonly string[]): FieldCheck => (v) => typeof v === 'string' && values.includes(v);
 const positiveInt: FieldCheck = (v) => Number.isSafeInteger(v) && (v as number) > 0;
 
-/** Every field of a record and what it may hold: nothing more, nothing less. */
+/**
+ * Every field of a record and what it may hold: nothing more, nothing less. `hash` and `prev`
+ * need no format check of their own: the hash must equal a SHA-256 hex digest, and the walk
+ * compares each `prev` with the previous record's hash.
+ */
 const FIELDS: Record<keyof AuditRecord, FieldCheck> = {
   channel: strOrNull, command: strOrNull, correlationId: str,
   decision: (v) => v === null || v === 'allow' || v === 'deny',
   details: (v) => v === null || (typeof v === 'object' && !Array.isArray(v)),
-  error: strOrNull, hash: (v) => typeof v === 'string' && HEX64.test(v), host: strOrNull, id: positiveInt,
+  error: strOrNull, hash: str, host: strOrNull, id: positiveInt,
   intentId: (v) => v === null || positiveInt(v), kind: oneOf(AuditKind.options),
   operation: strOrNull, outcome: (v) => v === null || oneOf(AuditOutcome.options)(v),
-  prev: (v) => typeof v === 'string' && HEX64.test(v), principal: strOrNull, reason: strOrNull,
+  prev: str, principal: strOrNull, reason: strOrNull,
   time: str, user: strOrNull, vm: strOrNull,
 };
-const FIELD_NAMES = Object.keys(FIELDS) as (keyof AuditRecord)[];
-const FIELD_SET = new Set<string>(FIELD_NAMES);
+const FIELD_MAP = new Map<string, FieldCheck>(Object.entries(FIELDS));
+const FIELD_COUNT = FIELD_MAP.size;
 
 export type LineCheck = { ok: true; rec: AuditRecord } | { ok: false; id: number | null; reason: string };
 
-/** Parse one line and prove its bytes are the ones that were hashed. */
+/** Parse one line and prove its bytes are the ones that were hashed. (The hot loop of `audit verify`.) */
 export function checkLine(buf: Buffer, start: number, end: number): LineCheck {
   let raw: unknown;
   try {
@@ -52,16 +58,25 @@ export function checkLine(buf: Buffer, start: number, end: number): LineCheck {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return { ok: false, id: null, reason: 'not an audit record' };
   const o = raw as Record<string, unknown>;
   const id = positiveInt(o.id) ? (o.id as number) : null;
-  for (const k in o) if (!FIELD_SET.has(k)) return { ok: false, id, reason: `unknown field "${k}" (added after the record was written)` };
-  for (const k of FIELD_NAMES) {
-    if (!(k in o)) return { ok: false, id, reason: `field "${k}" missing (removed after the record was written)` };
-    if (!FIELDS[k](o[k])) return { ok: false, id, reason: `field "${k}" does not hold what an audit record holds` };
+  let n = 0;
+  for (const k in o) {
+    const check = FIELD_MAP.get(k);
+    if (!check) return { ok: false, id, reason: `unknown field "${k}" (added after the record was written)` };
+    if (!check(o[k])) return { ok: false, id, reason: `field "${k}" does not hold what an audit record holds` };
+    n++;
+  }
+  if (n !== FIELD_COUNT) {
+    const gone = [...FIELD_MAP.keys()].find((k) => !(k in o));
+    return { ok: false, id, reason: `field "${gone}" missing (removed after the record was written)` };
   }
   const hash = o.hash as string;
-  const len = end - start;
-  if (len <= SUFFIX || buf.toString('latin1', end - SUFFIX, end) !== `,"hash":"${hash}"}`)
+  const body = end - SUFFIX; // where `,"hash":"` starts: the writer's closing brace stood here
+  if (end - start <= SUFFIX || buf[end - 1] !== CLOSE || buf.compare(SUFFIX_HEAD, 0, SUFFIX_HEAD.length, body, body + SUFFIX_HEAD.length) !== 0 || buf.toString('latin1', end - 66, end - 2) !== hash)
     return { ok: false, id, reason: 'its bytes are not as written: the hash is not where the writer puts it (edited)' };
-  const h = createHash('sha256').update(buf.subarray(start, end - SUFFIX)).update('}').digest('hex');
+  // Hash the bytes as written with the closing brace put back in place (restored at once).
+  buf[body] = CLOSE;
+  const h = createHash('sha256').update(buf.subarray(start, body + 1)).digest('hex');
+  buf[body] = COMMA;
   if (h !== hash) return { ok: false, id, reason: 'its bytes do not match its hash (edited after it was written)' };
   return { ok: true, rec: o as AuditRecord };
 }

@@ -40,6 +40,8 @@ export interface ForwarderOptions {
   pollMs?: number;
   /** Write the cursor at most this often (a crash resends at most this much: at-least-once). */
   cursorEveryMs?: number;
+  /** After new records arrive, wait this long for more before reading (batches reads and sends). */
+  coalesceMs?: number;
 }
 
 export interface ForwardStatus {
@@ -82,7 +84,7 @@ export class Forwarder {
   private readonly opts: Required<Omit<ForwarderOptions, 'log'>> & { log?: AuditLog };
 
   constructor(private readonly dir: string, private readonly sink: Sink, private readonly cursorFile: string, opts: ForwarderOptions = {}) {
-    this.opts = { batch: 500, retryMinMs: 250, retryMaxMs: 5000, pollMs: 1000, cursorEveryMs: 250, ...opts };
+    this.opts = { batch: 500, retryMinMs: 250, retryMaxMs: 5000, pollMs: 1000, cursorEveryMs: 250, coalesceMs: 10, ...opts };
   }
 
   async start(): Promise<this> {
@@ -102,19 +104,20 @@ export class Forwarder {
     else this.woken = true; // not asleep yet: the next sleep returns at once
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Sleep up to `ms`; true if woken early (new records, or stop). */
+  private sleep(ms: number): Promise<boolean> {
     if (this.woken) {
       this.woken = false;
-      return Promise.resolve();
+      return Promise.resolve(true);
     }
     return new Promise((resolve) => {
       const t = setTimeout(() => {
         this.wakeUp = null;
-        resolve();
+        resolve(false);
       }, ms);
       this.wakeUp = () => {
         clearTimeout(t);
-        resolve();
+        resolve(true);
       };
     });
   }
@@ -195,8 +198,11 @@ export class Forwarder {
       if (!batch.items.length) {
         this.oldestPendingTime = null;
         await this.commit();
-        // Idle: wake on the next durable write, or soon, to confirm what is in flight.
-        if (!this.stopping) await this.sleep(this.inflight.length ? Math.min(this.opts.pollMs, 200) : this.opts.pollMs);
+        // Idle: wake on the next durable write, or soon, to confirm what is in flight. After a
+        // wake, let a few more commits land first: one read and one send for several records,
+        // so forwarding costs the writer almost nothing even at one append at a time.
+        if (!this.stopping && (await this.sleep(this.inflight.length ? Math.min(this.opts.pollMs, 200) : this.opts.pollMs)) && !this.stopping)
+          await new Promise((r) => setTimeout(r, this.opts.coalesceMs));
         continue;
       }
       this.oldestPendingTime ??= batch.items[0]!.rec.time;
