@@ -223,7 +223,7 @@ export async function main(): Promise<Record<string, unknown>> {
 
     // audit verify at 1M+ records against the read+parse+hash floor, same run, alternating.
     verify = await verifyFigures(logDir, signer);
-    console.log(`audit bench: verify ${verify.records} records: floor ${verify.floorMs} ms, verify ${verify.verifyMs} ms (${verify.ratioVerifyToFloor}x), with ${signer.count} checkpoints ${verify.verifyWithCheckpointsMs} ms (${verify.ratioSignedToFloor}x); resume ${(verify.resumeFromLastCheckpoint as { ms: number }).ms} ms`);
+    console.log(`audit bench: verify ${verify.records} records: floor ${verify.floorMs} ms, verify ${verify.verifyMs} ms (${verify.ratioVerifyToFloor}x), with ${signer.count} checkpoints ${verify.verifyWithCheckpointsMs} ms (${verify.ratioSignedToFloor}x); CPU time ${JSON.stringify(verify.cpuMs)} (${verify.cpuRatioVerifyToFloor}x, ${verify.cpuRatioSignedToFloor}x); resume ${(verify.resumeFromLastCheckpoint as { ms: number }).ms} ms`);
     forwarding = await forwardingThroughput(logDir, dir, Math.min(200_000, verify.records as number));
     console.log(`audit bench: forwarding from a cold cursor: ${JSON.stringify(forwarding)}`);
   } finally {
