@@ -134,3 +134,22 @@ describe('request: no oracle for requests the requester cannot see either', () =
     expect(dup.text).toMatch(/already requested/);
   });
 });
+
+describe('request: approved before a restart, a VM of that name elsewhere is not taken for ours', () => {
+  test('resume after a restart closes the request as unfulfillable instead of adopting a hidden VM', async () => {
+    const app = await openApp();
+    const notices = collectNotices(app);
+    const r = await app.say('alice', 'request web12 --template web-small');
+    const id = requestId(r);
+    // As if approved and then the bot stopped before New-VM; meanwhile web12 appeared on hv02.
+    await app.store.update((d) => void Object.assign(d.approvals[id]!, { status: 'approved', approvals: [{ user: 'carol', at: new Date().toISOString() }] }));
+    await app.backend.create({ name: 'web12', host: 'hv02', generation: 2, cpuCount: 1, memoryMB: 512, diskGB: 10, switch: 'x' });
+    await app.services.approvals.resumeApproved();
+    const req = app.store.data.approvals[id]!;
+    expect(req.status).toBe('failed');
+    expect(req.vm).toBeUndefined();
+    const toAlice = notices.filter((n) => n.to.includes('alice')).map((n) => n.reply.text).join('\n');
+    expect(toAlice).toMatch(/could not be fulfilled/);
+    expect(toAlice).not.toMatch(/exist|hv02/i);
+  });
+});
