@@ -164,3 +164,34 @@ describe('Teams: a click on a slow action', () => {
     expect(rig.connector.in(personalChatId('alice'))[0]!.activity.text).toBe('web01 is running.');
   });
 });
+
+describe('Teams: list with per-VM buttons from the policy', () => {
+  it('each VM row has buttons for exactly what the user holds; Turn off only for bob, behind a confirm, and it runs as the clicker', async () => {
+    await rig.post(act.personal('alice', 'list'));
+    const aliceCard = cardOf(rig.connector.in(personalChatId('alice'))[0]!);
+    const rowButtons = (card: any) =>
+      Object.fromEntries(
+        (card.body as any[]).filter((e) => e.type === 'Container').map((row) => [
+          row.items[0].columns[0].items[0].text,
+          (row.items.find((i: any) => i.type === 'ActionSet')?.actions ?? []).map((a: any) => a.title),
+        ]),
+      );
+    expect(rowButtons(aliceCard)).toEqual({ web01: ['Start'], web02: ['Stop', 'Console'] });
+    await rig.post(act.personal('bob', 'list'));
+    const bobCard = cardOf(rig.connector.in(personalChatId('bob'))[0]!);
+    expect(rowButtons(bobCard).db01).toEqual(['Stop', 'Console', 'Turn off']);
+    const run = (bobCard.body as any[]).flatMap((e: any) => e.items ?? []).flatMap((i: any) => i.actions ?? []).find((a: any) => a.title === 'Turn off' && a.type === 'Action.ShowCard' && JSON.stringify(a).includes('db01'));
+    const confirmText = run.card.body.map((b: any) => b.text);
+    expect(confirmText[0]).toBe('Turn off db01?');
+    const exec = run.card.actions[0];
+    expect(exec).toMatchObject({ type: 'Action.Execute', title: 'Turn off', data: { vmbot: { command: 'stop db01 --turnoff' } } });
+    // alice clicking bob's Turn off (a forwarded card) is refused; bob's click runs.
+    const alice = await rig.post(act.execute('alice', exec.data, 'card-x'));
+    expect(alice.body.value).toBe('You are not permitted to do that on db01, or there is no such VM.');
+    const bob = await rig.post(act.execute('bob', exec.data, 'card-x', personalChatId('bob')));
+    expect(bob.body.value).toMatch(/^db01 is (off|turned off)/i);
+    expect(await rig.app.backend.get('db01')).toMatchObject({ state: 'Off' });
+    const result = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).find((r) => r.kind === 'result' && r.vm === 'db01')!;
+    expect(result).toMatchObject({ user: 'bob', principal: `teams:${AAD.bob}`, operation: 'Stop Virtual Machine' });
+  });
+});

@@ -171,9 +171,10 @@ export function renderCard(reply: Reply, opts: CardOptions = {}): AdaptiveCard {
   const actions = [...(reply.actions ?? [])];
   const rows = vmRows(reply);
   if (rows) {
-    // One row per VM, with the buttons for exactly that VM (action ids end in `:<vm>`).
+    // One row per VM, with the buttons for exactly that VM (the action's subject; ids end in `:<vm>`).
+    const about = (a: ReplyAction, vm: string) => (a.subject ?? a.id.slice(a.id.indexOf(':') + 1)).toLowerCase() === vm.toLowerCase();
     for (const vm of rows) {
-      const mine = actions.filter((a) => a.id.toLowerCase().endsWith(`:${vm.name.toLowerCase()}`));
+      const mine = actions.filter((a) => about(a, vm.name));
       for (const a of mine) actions.splice(actions.indexOf(a), 1);
       body.push({
         type: 'Container', separator: true, spacing: 'Medium',
