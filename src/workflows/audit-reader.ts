@@ -68,6 +68,18 @@ export class AuditReader {
     return { records, total: await this.deps.index.count(sq), scope };
   }
 
+  /** Every matching record in the caller's scope, oldest first, a page at a time (exports). */
+  async *all(userId: string, q: AuditFilter, page = 5000): AsyncGenerator<AuditRecord[]> {
+    const scope = await this.scopeOf(userId);
+    let afterId = q.afterId;
+    for (;;) {
+      const { records } = await this.deps.index.query({ ...this.scoped(scope, { ...q, afterId }), limit: page, oldestFirst: true });
+      if (!records.length) return;
+      yield records;
+      afterId = records[records.length - 1]!.id;
+    }
+  }
+
   /** Every record of one request, grant or correlation id, in order; none if outside the scope. */
   async trail(userId: string, correlationId: string): Promise<AuditRecord[]> {
     const scope = await this.scopeOf(userId);

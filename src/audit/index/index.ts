@@ -33,6 +33,8 @@ export interface IndexedQuery extends AuditQuery {
    */
   vms?: readonly string[];
   withoutVm?: boolean;
+  /** With a limit: the oldest `limit` instead of the newest (exports walk forward with afterId). */
+  oldestFirst?: boolean;
 }
 
 export interface HistogramBucket {
@@ -350,7 +352,9 @@ export class AuditIndex {
     await this.catchUp();
     for (let attempt = 0; ; attempt++) {
       const { sql, params } = this.where(q);
-      const rows = q.limit
+      const rows = q.limit && q.oldestFirst
+        ? (this.db.prepare(`SELECT id, seg, off, len FROM records ${sql} ORDER BY id LIMIT ?`).all(...params, q.limit) as PosRow[])
+        : q.limit
         ? (this.db.prepare(`SELECT id, seg, off, len FROM records ${sql} ORDER BY id DESC LIMIT ?`).all(...params, q.limit) as PosRow[]).reverse()
         : (this.db.prepare(`SELECT id, seg, off, len FROM records ${sql} ORDER BY id`).all(...params) as PosRow[]);
       const records: AuditRecord[] = [];
