@@ -171,6 +171,9 @@ describe('audit index: histogram and scope restriction', () => {
     const h = await idx.histogram({}, 3_600_000);
     expect(h.reduce((a, b) => a + b.total, 0)).toBe(all.length);
     expect(h.reduce((a, b) => a + b.denied, 0)).toBe(all.filter((r) => r.outcome === 'denied').length);
+    // one bucket per hour: 7 minutes per record, so 8 or 9 records in each full hour
+    expect(h.every((b) => b.t % 3_600_000 === 0)).toBe(true);
+    expect(h.length).toBe(new Set(all.map((r) => Math.floor(Date.parse(r.time) / 3_600_000))).size);
     const q: IndexedQuery = { vms: ['web01'], withoutVm: false };
     expect(ids(await recs(idx, q))).toEqual(ids(all.filter((r) => r.vm === 'web01')));
     expect(ids(await recs(idx, { vms: ['db01'], withoutVm: true }))).toEqual(ids(all.filter((r) => r.vm === 'db01' || r.vm === null)));

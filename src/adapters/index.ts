@@ -1,3 +1,4 @@
+import { webFrontEnd } from '../web/index';
 import type { FrontEndFactory } from './frontend';
 import { slackFrontEnd } from './slack/index';
 import { teamsFrontEnd } from './teams/index';
@@ -6,4 +7,4 @@ import { teamsFrontEnd } from './teams/index';
  * Every door vmbot can open, in start order. Each factory reads its own variables (DESIGN's
  * table) and returns null when it is not configured. A new front-end adds one line here.
  */
-export const FRONT_ENDS: readonly FrontEndFactory[] = [slackFrontEnd, teamsFrontEnd];
+export const FRONT_ENDS: readonly FrontEndFactory[] = [slackFrontEnd, teamsFrontEnd, webFrontEnd];

@@ -1,4 +1,5 @@
 import { csvCell } from '../core/csv';
+import { authorize } from './authorize';
 import { grantOperation } from './lint';
 import { PolicyEvaluator, type MatchedAssignment, type VmTarget } from './evaluator';
 import { ALL_OPERATIONS } from './operations';
@@ -31,9 +32,9 @@ function grantedOperations(policy: Policy): Operation[] {
 
 /**
  * Who may do what on which VM: every (user, operation, VM) the evaluator allows, asked exactly
- * as the pipeline asks once a VM's host is known (`decide` with requireHost). Nothing here
- * re-implements a rule: groups, roles, scopes, hosts and exception expiries are resolved by the
- * same PolicyEvaluator every request goes through, so the report cannot disagree with a decision.
+ * as the pipeline asks once a VM's host is known (authorize() with requireHost, the one function
+ * every decision goes through). Nothing here re-implements a rule: groups, roles, scopes, hosts
+ * and exception expiries are resolved there, so the report cannot disagree with a decision.
  * VMs come from an inventory (the backend's list, or a file), since scopes are name patterns.
  */
 /** The policy's user ids a filter selects, sorted. */
@@ -54,9 +55,9 @@ export function accessReport(ev: PolicyEvaluator, inventory: readonly Required<V
     const displayName = named(ev.policy.users, user)!.displayName ?? null;
     for (const vm of vms)
       for (const operation of ops) {
-        const d = ev.decide(user, operation, vm, { requireHost: true });
+        const d = authorize(ev, user, { kind: 'vm', vm, operations: [operation], requireHost: true });
         if (!d.allow || !d.matched) continue;
-        const turnOff = operation === 'Stop Virtual Machine' ? ev.decide(user, operation, vm, { requireHost: true, turnOff: true }).allow : null;
+        const turnOff = operation === 'Stop Virtual Machine' ? authorize(ev, user, { kind: 'vm', vm, operations: [operation], requireHost: true, turnOff: true }).allow : null;
         rows.push({ user, displayName, operation, vm: vm.name, host: vm.host, turnOff, assignment: d.matched });
       }
   }

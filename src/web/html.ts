@@ -109,7 +109,8 @@ export function chartSvg(buckets: readonly HistogramBucket[], bucketMs: number):
   const padB = 22;
   const first = buckets[0]!.t;
   const last = buckets[buckets.length - 1]!.t;
-  const slots = Math.max(1, Math.round((last - first) / bucketMs) + 1);
+  // At least 24 slots: a burst within one bucket is one narrow bar, not a wall.
+  const slots = Math.max(24, Math.round((last - first) / bucketMs) + 1);
   const max = Math.max(...buckets.map((b) => b.total));
   const bw = (W - padL) / slots;
   const y = (v: number) => (H - padB) - (v / max) * (H - padB - 8);
@@ -125,6 +126,6 @@ export function chartSvg(buckets: readonly HistogramBucket[], bucketMs: number):
 <line x1="${padL}" y1="${H - padB}" x2="${W}" y2="${H - padB}" stroke="#9aa5b1"></line>
 <text x="${padL - 6}" y="14" text-anchor="end" font-size="11" fill="#5b6570">${max}</text><text x="${padL - 6}" y="${H - padB}" text-anchor="end" font-size="11" fill="#5b6570">0</text>
 ${bars}
-<text x="${padL}" y="${H - 6}" font-size="11" fill="#5b6570">${label(first, bucketMs)}</text><text x="${W}" y="${H - 6}" text-anchor="end" font-size="11" fill="#5b6570">${label(last, bucketMs)}</text>
+<text x="${padL}" y="${H - 6}" font-size="11" fill="#5b6570">${label(first, bucketMs)}</text><text x="${W}" y="${H - 6}" text-anchor="end" font-size="11" fill="#5b6570">${label(first + (slots - 1) * bucketMs, bucketMs)}</text>
 </svg><div class="legend"><span class="all">■</span> all records &nbsp; <span class="den">■</span> denied &nbsp; (per ${per}, UTC)</div></div>`;
 }

@@ -10,6 +10,7 @@ import { checkpointsFile } from '../audit/runtime';
 import { VmbotError } from '../core/errors';
 import { newCorrelationId } from '../core/pipeline';
 import { accessReport, describeGrant } from '../policy/access';
+import { authorize } from '../policy/authorize';
 import { PrincipalSchema } from '../policy/schema';
 import { READ_AUDIT_LOG, type AuditFilter } from '../workflows/audit-reader';
 import { chartSvg, html, page, raw, recordsTable, STYLE, type Html } from './html';
@@ -152,7 +153,8 @@ export class WebFrontEnd implements FrontEnd {
     const r = express.Router();
     r.use((_req, res, next) => {
       res.set({
-        'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer',
+        'Content-Security-Policy': CSP, 'X-Content-Type-Options': 'nosniff', // same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on our own forms
+        'Referrer-Policy': 'same-origin',
         'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store', 'Cross-Origin-Opener-Policy': 'same-origin',
       });
       next();
@@ -205,15 +207,17 @@ export class WebFrontEnd implements FrontEnd {
     }
     const ev = this.app.policy();
     const identity = ev.identify(s.principal);
-    if (!identity || !ev.holdsAnywhere(identity.id, READ_AUDIT_LOG)) {
-      const reason = identity ? `no assignment grants "${READ_AUDIT_LOG}"` : `principal ${s.principal} is not in the policy`;
+    // The same decision as the chat command's: authorize(), "holds Read Audit Log somewhere".
+    const decision = identity ? authorize(ev, identity.id, { kind: 'any', operations: [READ_AUDIT_LOG] }) : null;
+    if (!identity || !decision?.allow) {
+      const reason = decision?.reason ?? `principal ${s.principal} is not in the policy`;
       const rec = await this.audit(req, s.principal, identity?.id ?? null, false, reason);
       res.status(403).type('html').send(page({ title: 'Not permitted', base: BASE, user: { id: s.principal, name: s.name, csrf: s.csrf } }, html`<h1>Not permitted</h1>
 <p>You are signed in as <strong>${s.name}</strong> (${s.principal}), but none of your roles grants “${READ_AUDIT_LOG}”, so the audit log is not available to you.</p>
 <p>This attempt was recorded (audit record #${rec.id}).</p>`));
       return;
     }
-    await this.audit(req, s.principal, identity.id, true, `"${READ_AUDIT_LOG}" held in ${ev.scopesWith(identity.id, READ_AUDIT_LOG).join(', ')}`);
+    await this.audit(req, s.principal, identity.id, true, decision.reason);
     await fn(req, res, s, identity.id);
   }
 
@@ -369,7 +373,7 @@ ${c.skipped.map((x) => html`<p class="error">Damaged: ${x.id !== null ? `record 
     const ev = this.app.policy();
     const inventory = (await this.app.backend.list()).map(({ name, host }) => ({ name, host }));
     // The report covers the VMs this auditor audits (Read Audit Log on the VM, as for records).
-    const mine = inventory.filter((vm) => ev.decide(userId, READ_AUDIT_LOG, vm, { requireHost: true }).allow);
+    const mine = inventory.filter((vm) => authorize(ev, userId, { kind: 'vm', vm, operations: [READ_AUDIT_LOG], requireHost: true }).allow);
     const rows = accessReport(ev, mine);
     const body = html`<h1>Access review</h1>
 <p class="legend">Who may do which operation on which VM, and the assignment that grants it: ${rows.length} permissions over ${mine.length} VM(s) of your audit scope, decided by the same policy evaluator as every request. Same as <code>vmbot policy access</code>.</p>

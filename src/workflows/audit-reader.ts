@@ -2,6 +2,7 @@ import type { AuditIndex, HistogramBucket, IndexedQuery } from '../audit/index/i
 import type { AuditLog } from '../audit/log';
 import type { QuerySkip } from '../audit/query';
 import type { AuditRecord } from '../audit/record';
+import { authorize } from '../policy/authorize';
 import type { PolicyEvaluator } from '../policy/evaluator';
 
 export const READ_AUDIT_LOG = 'Read Audit Log' as const;
@@ -50,7 +51,7 @@ export class AuditReader {
     if (scopes.length && !all)
       for (const { vm, host } of this.deps.index.vmsInLog()) {
         // A record without a host (denied before the lookup) is judged by its VM name alone.
-        const d = ev.decide(userId, READ_AUDIT_LOG, host ? { name: vm, host } : { name: vm }, { requireHost: !!host });
+        const d = authorize(ev, userId, { kind: 'vm', vm: host ? { name: vm, host } : { name: vm }, operations: [READ_AUDIT_LOG], requireHost: !!host });
         if (d.allow) vms.add(vm);
       }
     return { all, vms: [...vms], scopes };

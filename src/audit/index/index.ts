@@ -402,7 +402,7 @@ export class AuditIndex {
     await this.catchUp();
     const { sql, params } = this.where({ ...q, limit: undefined });
     const rows = this.db
-      .prepare(`SELECT (t / ?) * ? AS b, count(*) AS total, sum(outcome = 'denied') AS denied FROM records ${sql ? `${sql} AND` : 'WHERE'} t IS NOT NULL GROUP BY b ORDER BY b`)
+      .prepare(`SELECT CAST(t / ? AS INTEGER) * ? AS b, count(*) AS total, sum(outcome = 'denied') AS denied FROM records ${sql ? `${sql} AND` : 'WHERE'} t IS NOT NULL GROUP BY b ORDER BY b`)
       .all(bucketMs, bucketMs, ...params) as { b: number; total: number; denied: number }[];
     return rows.map((r) => ({ t: r.b, total: r.total, denied: r.denied ?? 0 }));
   }
