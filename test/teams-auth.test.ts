@@ -105,4 +105,17 @@ describe('Teams with an app id: every request needs a valid Bot Framework token'
     expect(JSON.stringify(res.body.activities)).toContain('web01');
     expect(readAuditRecords(rig.app.config.VMBOT_DATA_DIR).at(-1)).toMatchObject({ command: 'status web01', user: 'alice', channel: `teams:${personalChatId('alice')}` });
   });
+
+  it('a genuine token, but an activity from another tenant: refused, audited as a denial, nothing runs', async () => {
+    const activity = { ...act.personal('alice', 'start web01'), deliveryMode: 'expectReplies' } as any;
+    activity.conversation.tenantId = '11111111-2222-4333-8444-555555555555';
+    activity.channelData.tenant.id = '11111111-2222-4333-8444-555555555555';
+    const res = await rig.post(activity, { authorization: `Bearer ${sign(trusted.privateKey, 'trusted-1', { serviceurl: rig.connector.url })}` });
+    expect(res.status).toBe(200);
+    expect(await rig.app.backend.get('web01')).toMatchObject({ state: 'Off' });
+    const rec = readAuditRecords(rig.app.config.VMBOT_DATA_DIR).at(-1)!;
+    expect(rec).toMatchObject({ decision: 'deny', outcome: 'denied', reason: expect.stringContaining('tenant 11111111-2222-4333-8444-555555555555 is not MicrosoftAppTenantId') });
+    expect(readAuditRecords(rig.app.config.VMBOT_DATA_DIR).some((r) => r.kind === 'intent')).toBe(false);
+    expect(JSON.stringify(res.body.activities)).toMatch(/not|refused/i);
+  });
 });

@@ -179,7 +179,20 @@ export class TeamsFrontEnd implements FrontEnd {
 
   /** The caller's principal, or null (then a reply has been given). */
   private async principal(ctx: TurnContext): Promise<string | null> {
-    const aad = ctx.activity.from?.aadObjectId;
+    const a = ctx.activity;
+    const aad = a.from?.aadObjectId;
+    // SingleTenant: a valid token for our app id from someone else's tenant is still refused.
+    const tenant = a.conversation?.tenantId ?? (a.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id;
+    if (this.settings.mode === 'authenticated' && tenant?.toLowerCase() !== this.settings.tenantId.toLowerCase()) {
+      this.host.log.warn({ tenant: tenant ?? null }, 'Teams: activity from a tenant other than MicrosoftAppTenantId refused');
+      const principal = aad && AAD.test(aad) ? `teams:${aad.toLowerCase()}` : 'teams:unknown-tenant-user';
+      const reply = await this.host.refuse(
+        { principal, text: commandText(a) || a.type || '', channel: { kind: 'teams', id: a.conversation?.id?.slice(0, 200) ?? '' } },
+        `tenant ${tenant ?? 'unknown'} is not MicrosoftAppTenantId`,
+      );
+      if (a.type === 'message') await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: reply.text });
+      return null;
+    }
     if (aad && AAD.test(aad)) return `teams:${aad.toLowerCase()}`;
     // Still through the pipeline, so the attempt is audited (as an invalid request).
     await this.host.handle({ principal: 'teams:', text: ctx.activity.text ?? '', channel: { kind: 'teams', id: ctx.activity.conversation?.id?.slice(0, 200) ?? '' } });
@@ -273,7 +286,7 @@ export class TeamsFrontEnd implements FrontEnd {
     const click = readButton(value.action.data);
     if (!click) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'not a vmbot button' } as never };
     const principal = await this.principal(ctx);
-    if (!principal) return { statusCode: 200, type: MESSAGE, value: 'vmbot cannot tell who you are.' as never };
+    if (!principal) return { statusCode: 200, type: MESSAGE, value: 'vmbot refused this request: it cannot tell who you are, or you are not in its tenant.' as never };
     const chat = this.detached(ctx.activity);
     const work = (async () => {
       const { reply, progressId } = await this.run(chat, principal, click.command, click.inputs);
