@@ -186,11 +186,11 @@ export class TeamsFrontEnd implements FrontEnd {
     if (this.settings.mode === 'authenticated' && tenant?.toLowerCase() !== this.settings.tenantId.toLowerCase()) {
       this.host.log.warn({ tenant: tenant ?? null }, 'Teams: activity from a tenant other than MicrosoftAppTenantId refused');
       const principal = aad && AAD.test(aad) ? `teams:${aad.toLowerCase()}` : 'teams:unknown-tenant-user';
-      const reply = await this.host.refuse(
+      await this.host.refuse(
         { principal, text: commandText(a) || a.type || '', channel: { kind: 'teams', id: a.conversation?.id?.slice(0, 200) ?? '' } },
         `tenant ${tenant ?? 'unknown'} is not MicrosoftAppTenantId`,
       );
-      if (a.type === 'message') await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: reply.text });
+      if (a.type === 'message') await ctx.sendActivity({ type: 'message', textFormat: 'plain', text: 'This vmbot serves one Microsoft 365 organisation; it does not take requests from yours.' });
       return null;
     }
     if (aad && AAD.test(aad)) return `teams:${aad.toLowerCase()}`;
