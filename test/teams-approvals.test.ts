@@ -161,3 +161,26 @@ describe('Teams approvals: self-approval', () => {
     ]);
   });
 });
+
+describe('Teams: where people are reached', () => {
+  it('installing the app (conversationUpdate in the personal scope) is enough for cards to go to that chat, without opening a new one', async () => {
+    const install = { ...act.personal('carol', ''), type: 'conversationUpdate', membersAdded: [{ id: '28:vmbot-test' }] } as any;
+    delete install.text;
+    expect((await rig.post(install)).status).toBe(200);
+    await rig.post(act.personal('alice', 'request web07 --template web-small'));
+    await rig.settle();
+    expect(rig.connector.in(personalChatId('carol'))).toHaveLength(1);
+    expect(rig.connector.calls.filter((c) => c.path === '/v3/conversations' && JSON.stringify(c.body).includes(AAD.carol))).toEqual([]);
+    // Her Teams id is known now, so her card refreshes for her.
+    expect(cardOf(rig.connector.in(personalChatId('carol'))[0]).refresh.userIds).toEqual(['29:carol']);
+  });
+
+  it('what the bot learnt survives a restart (teams-conversations.json in the data directory)', async () => {
+    const { ConversationStore } = await import('../src/adapters/teams/conversations');
+    const file = join(rig.app.config.VMBOT_DATA_DIR, 'teams-conversations.json');
+    await rig.post(act.personal('erin', 'whoami'));
+    const reopened = ConversationStore.open(file);
+    expect(reopened.user(AAD.erin)).toMatchObject({ userId: '29:erin', personal: personalChatId('erin'), tenantId: TENANT, serviceUrl: rig.connector.url });
+    expect(reopened.serviceUrl).toBe(rig.connector.url);
+  });
+});
