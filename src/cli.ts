@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditIndexFile, openApp } from './app';
 import { FRONT_ENDS } from './adapters/index';
@@ -8,15 +8,16 @@ import { createLogger } from './log/logger';
 import { startServer } from './serve';
 import { runLocalChat } from './adapters/local/chat';
 import { AuditIndex } from './audit/index/index';
-import { AuditQuerySchema, toCsv } from './audit/query';
+import { AuditQuerySchema } from './audit/query';
+import { AUDIT_FORMATS, formatAuditRecords, type AuditFormat } from './audit/format';
 import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli';
-import { loadConfig, type Config } from './core/config';
+import { loadConfig, packageRoot, type Config } from './core/config';
 import { isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
-import { plural } from './core/text';
+import { closest, plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
-import { exportJea, JEA_DEFAULT_SERVICE_GROUP, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
-import { accessCsv, accessDiff, accessReport, accessText, diffCsv, diffText, reviewedUsers } from './policy/access';
+import { exportJea, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
+import { accessCsv, accessDiff, accessReport, accessText, describeGrant, diffCsv, diffText, reviewedUsers } from './policy/access';
 import { loadInventory, SimulatedHyperV } from './hyperv/simulator';
 import { PolicyEvaluator } from './policy/evaluator';
 import { inventoryHosts, readInventory } from './hyperv/index';
@@ -41,14 +42,18 @@ const USAGE = `vmbot — delegated Hyper-V guest administration from chat
   vmbot policy diff <old> <new> [--user U] [--vm V] [--format text|csv|json]
                                                  permissions a policy change adds and removes, per person
   vmbot policy schema [--out <file>]             JSON Schema of the policy for editors
-  vmbot policy export jea <file> --out <dir> [--group DOMAIN\\group]
+  vmbot policy export jea <file> --out <dir> --group DOMAIN\\group
                                                  JEA role capability + session configuration for the hosts
 ${AUDIT_USAGE}
   vmbot audit query [--user U] [--vm V] [--operation O] [--outcome ok|failed|unknown|denied|invalid|pending]
-                    [--kind K] [--since T] [--until T] [--limit N] [--format text|json|csv]
-  vmbot audit export [--format json|csv] [--out <file>]
+                    [--kind K] [--since T] [--until T] [--limit N] [--format text|json|jsonl|csv]
+  vmbot audit export [--format json|jsonl|csv] [--out <file>]   json: one document; jsonl: a record a line
   vmbot audit reindex                            rebuild the query index from the log (it is derived data)
 
+  vmbot --version                                the installed version
+
+Exit codes: 0 success (exec: done or pending), 1 error (configuration, policy, files, a broken
+audit chain), 2 usage (a wrong command line or chat command), 3 denied, 4 backend failure.
 Configuration: VMBOT_* environment variables (see README).`;
 
 const EXIT_ERROR = 1;
@@ -70,8 +75,15 @@ async function main(argv: string[]): Promise<number> {
     case '-h':
       console.log(USAGE);
       return 0;
-    default:
-      throw new VmbotError('usage', `Unknown command "${cmd}".\n\n${USAGE}`);
+    case 'version':
+    case '--version':
+    case '-V':
+      console.log(`vmbot ${version()}`);
+      return 0;
+    default: {
+      const guess = closest(cmd, ['serve', 'exec', 'policy', 'audit', 'help', '--version']);
+      throw new VmbotError('usage', `Unknown command "${cmd}".${guess ? ` Did you mean "vmbot ${guess}"?` : ''} Run "vmbot --help" for the commands.`);
+    }
   }
 }
 
@@ -154,7 +166,7 @@ async function policy(args: string[]): Promise<number> {
       console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : 'not in the policy'}`);
       console.log(`command    ${x.command}${x.operation ? ` → operation "${x.operation}"` : ''}${x.vm ? ` on ${x.vm}` : ''}`);
       console.log(`decision   ${x.decision.allow ? 'ALLOW' : 'DENY'}: ${x.decision.reason}`);
-      if (x.decision.matched) console.log(`matched    assignment #${x.decision.matched.index}: role ${x.decision.matched.role}, scope ${x.decision.matched.scope}, via ${x.decision.matched.via}`);
+      if (x.decision.matched) console.log(`matched    ${describeGrant(x.decision.matched)}`);
       for (const n of x.notes) console.log(`note       ${n}`);
     }
     return x.decision.allow ? 0 : 3;
@@ -234,7 +246,7 @@ async function policyAccess(sub: 'access' | 'diff', args: string[]): Promise<num
   return 0;
 }
 
-const EXPORT_USAGE = 'Usage: vmbot policy export jea <policy file> --out <dir> [--group DOMAIN\\group]';
+const EXPORT_USAGE = 'Usage: vmbot policy export jea <policy file> --out <dir> --group DOMAIN\\group';
 
 /** `policy export jea`: the JEA role capability and session configuration for the Hyper-V hosts. */
 async function policyExport(args: string[]): Promise<number> {
@@ -243,6 +255,8 @@ async function policyExport(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: rest, options: { out: { type: 'string' }, group: { type: 'string' } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new VmbotError('usage', `${positionals.length ? 'Exactly one policy file, please.' : 'Missing the policy file.'} ${EXPORT_USAGE}`);
   if (!values.out) throw new VmbotError('usage', `Missing --out <dir>. ${EXPORT_USAGE}`);
+  // The group whose members may connect to the endpoint is site-specific: never a silent default.
+  if (!values.group) throw new VmbotError('usage', `Missing --group DOMAIN\\group: the Active Directory group of vmbot's service account, which the JEA endpoint admits. ${EXPORT_USAGE}`);
   const file = positionals[0]!;
   const loaded = loadPolicyFile(file); // schema, references and lint errors stop the export
   for (const w of loaded.warnings) console.error(`${file}: ${w.path}: warning: ${w.message}`);
@@ -254,7 +268,7 @@ async function policyExport(args: string[]): Promise<number> {
   // Temp file + fsync + rename: a failed export never leaves a truncated file for a host to load.
   for (const [path, text] of written) writeFileDurable(path, text);
   console.log(`Wrote ${written[0][0]} (role capability ${JEA_ROLE_NAME}: ${JEA_FUNCTIONS.length} wrapper functions, no Hyper-V cmdlets)`);
-  console.log(`Wrote ${written[1][0]} (session configuration for ${values.group ?? JEA_DEFAULT_SERVICE_GROUP})`);
+  console.log(`Wrote ${written[1][0]} (session configuration for ${values.group})`);
   console.log(`Install the .psrc in a module's RoleCapabilities folder on each host, then: Register-PSSessionConfiguration -Path ${JEA_ROLE_NAME}.pssc -Name vmbot -Force`);
   return 0;
 }
@@ -262,7 +276,12 @@ async function policyExport(args: string[]): Promise<number> {
 async function audit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const dir = (c: Config) => join(c.VMBOT_DATA_DIR, 'audit');
-  if (sub === 'verify') return auditVerify(rest, loadConfig());
+  if (sub === 'verify') {
+    const config = loadConfig();
+    // Nothing to verify is not "OK": a wrong VMBOT_DATA_DIR must not pass an audit.
+    if (!existsSync(dir(config))) throw new VmbotError('config', `No audit log at ${dir(config)}: nothing to verify. Check VMBOT_DATA_DIR (now ${config.VMBOT_DATA_DIR}).`);
+    return auditVerify(rest, config);
+  }
   if (sub === 'keygen') return auditKeygen(rest);
   if (sub === 'status') return auditStatus(rest, loadConfig());
   if (sub === 'query' || sub === 'export') {
@@ -273,7 +292,7 @@ async function audit(args: string[]): Promise<number> {
     const { format = sub === 'export' ? 'json' : 'text', out, correlation, ...filters } = values as Record<string, string | undefined>;
     const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
     if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
-    if (!['text', 'json', 'csv'].includes(format)) throw new VmbotError('usage', '--format must be text, json or csv');
+    if (!(AUDIT_FORMATS as readonly string[]).includes(format)) throw new VmbotError('usage', `--format must be ${AUDIT_FORMATS.join(', ')}; "${format}" is not one of them.`);
     const config = loadConfig();
     const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
     let result;
@@ -288,12 +307,10 @@ async function audit(args: string[]): Promise<number> {
       console.error(`WARNING: ${s.id !== null ? `record #${s.id}` : 'a line'} (${s.file} line ${s.line}) not shown: ${s.reason}.`);
     if (chainBreak) console.error(`WARNING: the chain is broken at record #${chainBreak.id} (${chainBreak.file} line ${chainBreak.line}): it ${chainBreak.reason}; records from there on are not proven.`);
     if (skipped.length || chainBreak) console.error('Run "vmbot audit verify" for the full check.');
-    const text =
-      format === 'csv' ? toCsv(records)
-      : format === 'json' ? records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '')
-      : records.map((r) => `#${r.id} ${r.time} ${r.kind.padEnd(8)} ${(r.user ?? r.principal ?? '-').padEnd(8)} ${r.operation ?? '-'}${r.vm ? ` ${r.vm}` : ''} → ${r.outcome ?? r.decision ?? '-'}${r.reason ? ` (${r.reason})` : ''}`).join('\n') + '\n';
+    const text = formatAuditRecords(records, format as AuditFormat);
+    if (!records.length && format === 'text') console.error('No matching records.');
     if (out) {
-      mkdirSync(join(out, '..'), { recursive: true });
+      mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, text);
       console.error(`${records.length} records written to ${out}`);
     } else process.stdout.write(text);
@@ -314,19 +331,38 @@ async function audit(args: string[]): Promise<number> {
   throw new VmbotError('usage', 'Usage: vmbot audit verify [--pubkey <file>] [--checkpoints <file>] [--resume] | keygen --out <dir> | status | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file] | reindex');
 }
 
+/** The package's version (package.json next to policies/, from src/ or dist/ alike). */
+function version(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** What the error means for the person at the terminal: one message, never a stack trace. */
+function cliErrorMessage(e: unknown): { message: string; exit: number } {
+  if (isVmbotError(e)) return { message: e.message, exit: e.code === 'usage' ? 2 : EXIT_ERROR };
+  const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  // Argument errors from parseArgs are usage errors too.
+  if (code.startsWith('ERR_PARSE_ARGS')) return { message: `${(e as Error).message}. Run "vmbot --help" for the usage.`, exit: 2 };
+  // A file that cannot be read or written: name it and the reason in words.
+  const fsWords: Record<string, string> = {
+    ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted', ENOTDIR: 'a part of the path is a file, not a directory',
+    EISDIR: 'is a directory', EROFS: 'the file system is read-only', ENOSPC: 'no space left on the device', EEXIST: 'already exists',
+  };
+  if (code === 'EEXIST' && (e as NodeJS.ErrnoException).syscall === 'mkdir') return { message: `Cannot create the directory ${(e as NodeJS.ErrnoException).path}: a file of that name is in the way.`, exit: EXIT_ERROR };
+  if (fsWords[code]) {
+    const path = (e as NodeJS.ErrnoException).path;
+    const verb = (e as NodeJS.ErrnoException).syscall ?? 'access';
+    return { message: `Cannot ${verb === 'open' || verb === 'mkdir' || verb === 'rename' || verb === 'write' ? 'write or create' : verb} ${path ?? 'a file'}: ${fsWords[code]}.`, exit: EXIT_ERROR };
+  }
+  return { message: `vmbot failed: ${e instanceof Error ? e.message : String(e)} (an internal error; please report it with the command you ran).`, exit: EXIT_ERROR };
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (isVmbotError(e)) {
-      console.error(e.message);
-      process.exit(e.code === 'usage' ? 2 : EXIT_ERROR);
-    }
-    // Argument errors from parseArgs are usage errors too; anything else is a bug worth a trace.
-    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`${e.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    console.error(e);
-    process.exit(EXIT_ERROR);
+    const { message, exit } = cliErrorMessage(e);
+    console.error(message);
+    // The stack is for whoever debugs vmbot, only when asked for.
+    if (process.env.VMBOT_LOG_LEVEL === 'debug' && e instanceof Error && e.stack) console.error(e.stack);
+    process.exit(exit);
   },
 );

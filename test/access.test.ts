@@ -198,7 +198,7 @@ describe('vmbot policy access / diff (CLI)', () => {
   test('text report per person, with the granting assignment and who holds nothing', () => {
     const r = vmbot(['policy', 'access'], env());
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^bob \(Bob \(database team\)\)\n {2}db01 +hv02 +Allow Input to Virtual Machine +assignment #1: role guest-admin-turnoff in scope db \(user\)$/m);
+    expect(r.stdout).toMatch(/^bob \(Bob \(database team\)\)\n {2}db01 +hv02 +Allow Input to Virtual Machine +assignment #2: role guest-admin-turnoff in scope db \(user\)$/m);
     expect(r.stdout).toMatch(/db01 +hv02 +Stop Virtual Machine \(incl\. turn-off\)/);
     expect(r.stdout).toContain('27 permission(s) for 5 user(s) over 5 VM(s).');
     expect(r.stdout).toContain('No permission on these VMs: mallory.');
@@ -227,7 +227,7 @@ describe('vmbot policy access / diff (CLI)', () => {
     const after = policyVariant((p) => void (p.users.mallory!.groups = ['web-admins']));
     const r = vmbot(['policy', 'diff', EXAMPLE_POLICY, after], env());
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^mallory\n {2}\+ Allow Input to Virtual Machine +on web01 \(hv01\) {2}assignment #0: role guest-admin in scope web \(group:web-admins\)$/m);
+    expect(r.stdout).toMatch(/^mallory\n {2}\+ Allow Input to Virtual Machine +on web01 \(hv01\) {2}assignment #1: role guest-admin in scope web \(group:web-admins\)$/m);
     expect(r.stdout).toContain('8 added, 0 removed, 0 changed, for 1 user(s).');
     const same = vmbot(['policy', 'diff', EXAMPLE_POLICY, EXAMPLE_POLICY], env());
     expect(same.stdout).toBe('No change in who may do what.\n');

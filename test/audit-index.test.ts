@@ -187,7 +187,7 @@ describe('vmbot audit query / reindex use the index', () => {
     const env = { VMBOT_DATA_DIR: data, VMBOT_POLICY: EXAMPLE_POLICY };
     expect(vmbot(['exec', '--as', 'local:mallory', '--', 'start web01'], env).code).toBe(3);
     expect(vmbot(['exec', '--as', 'local:alice', '--', 'status web01'], env).code).toBe(0);
-    const q = vmbot(['audit', 'query', '--user', 'mallory', '--format', 'json'], env);
+    const q = vmbot(['audit', 'query', '--user', 'mallory', '--format', 'jsonl'], env);
     expect(q.stdout.trim().split('\n').map((l) => JSON.parse(l).outcome)).toEqual(['denied']);
     expect(existsSync(join(data, 'audit-index.sqlite'))).toBe(true);
     rmSync(join(data, 'audit-index.sqlite'));

@@ -91,7 +91,7 @@ describe('vmbot exec', () => {
     const { dir, env: e } = env();
     const r = vmbot(['exec', '--as', 'local:alice', '--json', '--', 'start web01'], e);
     const { auditId } = JSON.parse(r.stdout) as { auditId: number };
-    const q = vmbot(['audit', 'query', '--format', 'json'], e);
+    const q = vmbot(['audit', 'query', '--format', 'jsonl'], e);
     const recs = q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; kind: string; outcome: string });
     expect(recs.find((x) => x.id === auditId)).toMatchObject({ kind: 'result', outcome: 'ok' });
     expect(existsSync(join(dir, 'vmbot.lock'))).toBe(false);
@@ -210,9 +210,9 @@ describe('vmbot audit', () => {
     expect(r.stdout).not.toContain('"mallory"');
   });
 
-  test('query --user alice --format json: one JSON record a line, only alice', () => {
+  test('query --user alice --format jsonl: one JSON record a line, only alice', () => {
     const e = shared.env;
-    const r = vmbot(['audit', 'query', '--user', 'alice', '--format', 'json'], e);
+    const r = vmbot(['audit', 'query', '--user', 'alice', '--format', 'jsonl'], e);
     expect(r.code).toBe(0);
     const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string; vm: string; kind: string });
     expect(recs).toHaveLength(3);
@@ -222,9 +222,9 @@ describe('vmbot audit', () => {
 
   test('query filters by outcome and VM', () => {
     const e = shared.env;
-    const denied = vmbot(['audit', 'query', '--outcome', 'denied', '--format', 'json'], e).stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string });
+    const denied = vmbot(['audit', 'query', '--outcome', 'denied', '--format', 'jsonl'], e).stdout.trim().split('\n').map((l) => JSON.parse(l) as { user: string });
     expect(denied.map((x) => x.user).sort()).toEqual(['alice', 'mallory']);
-    const db01 = vmbot(['audit', 'query', '--vm', 'db01', '--format', 'json'], e).stdout.trim().split('\n');
+    const db01 = vmbot(['audit', 'query', '--vm', 'db01', '--format', 'jsonl'], e).stdout.trim().split('\n');
     expect(db01).toHaveLength(3);
   });
 

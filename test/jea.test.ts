@@ -388,7 +388,7 @@ describePshost('JEA wrapper functions run by the PowerShell 7.6.9 engine against
 describe('vmbot policy export jea', () => {
   test('writes both files and says so', () => {
     const out = join(tmp(), 'jea');
-    const r = vmbot(['policy', 'export', 'jea', EXAMPLE, '--out', out]);
+    const r = vmbot(['policy', 'export', 'jea', EXAMPLE, '--out', out, '--group', 'CONTOSO\\vmbot-svc']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const f of ['VmbotGuestAdmin.psrc', 'VmbotGuestAdmin.pssc']) {
@@ -406,6 +406,8 @@ describe('vmbot policy export jea', () => {
 
   test.each([
     ['missing --out', ['policy', 'export', 'jea', EXAMPLE]],
+    // The group is site-specific: no silent default (the fixture's CONTOSO\vmbot-svc).
+    ['missing --group', ['policy', 'export', 'jea', EXAMPLE, '--out', '/tmp/x']],
     ['missing policy file', ['policy', 'export', 'jea', '--out', '/tmp/x']],
     ['no format', ['policy', 'export']],
     ['an unknown format', ['policy', 'export', 'azman', EXAMPLE, '--out', '/tmp/x']],
@@ -423,7 +425,7 @@ describe('vmbot policy export jea', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(EXAMPLE, 'utf8').replace('      - Allow Output from Virtual Machine\n', '      - Allow Output from Virtual Machine\n      - Reconfigure Virtual Machine\n'));
     const out = join(dir, 'out');
-    const r = vmbot(['policy', 'export', 'jea', bad, '--out', out]);
+    const r = vmbot(['policy', 'export', 'jea', bad, '--out', out, '--group', 'CONTOSO\\vmbot-svc']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Reconfigure Virtual Machine');
     expect(r.stderr).not.toMatch(NO_STACK);

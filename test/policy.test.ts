@@ -86,7 +86,7 @@ describe('policy loading', () => {
       p.roles['guest-admin'].operations.push({ operation: 'Reconfigure Virtual Machine', exception: { expires: '2027-01-31' } }),
     );
     expect(msg).toContain(FILE);
-    expect(msg).toContain('roles.guest-admin.operations[4]');
+    expect(msg).toContain('roles.guest-admin.operations[5]');
     expect(msg).toMatch(/securityAnalysis|security analysis/);
   });
 
@@ -94,16 +94,16 @@ describe('policy loading', () => {
     const msg = rejection((p) =>
       p.roles['guest-admin'].operations.push({ operation: 'Reconfigure Virtual Machine', exception: { securityAnalysis: '', expires: '2027-01-31' } }),
     );
-    expect(msg).toContain('roles.guest-admin.operations[4]');
+    expect(msg).toContain('roles.guest-admin.operations[5]');
     expect(msg).toMatch(/security analysis/);
   });
 
   test.each([
-    ['an unknown role', (p: any) => (p.assignments[0].role = 'ghost-role'), 'assignments[0].role', 'ghost-role'],
-    ['an unknown scope', (p: any) => (p.assignments[1].scope = 'nowhere'), 'assignments[1].scope', 'nowhere'],
-    ['an unknown user', (p: any) => p.assignments[2].users.push('zed'), 'assignments[2].users[1]', 'zed'],
-    ['an unknown group', (p: any) => (p.assignments[0].groups = ['db-admins']), 'assignments[0].groups[0]', 'db-admins'],
-    ['a user in an undefined group', (p: any) => (p.users.bob.groups = ['ops']), 'users.bob.groups[0]', 'ops'],
+    ['an unknown role', (p: any) => (p.assignments[0].role = 'ghost-role'), 'assignments[1].role', 'ghost-role'],
+    ['an unknown scope', (p: any) => (p.assignments[1].scope = 'nowhere'), 'assignments[2].scope', 'nowhere'],
+    ['an unknown user', (p: any) => p.assignments[2].users.push('zed'), 'assignments[3].users[2]', 'zed'],
+    ['an unknown group', (p: any) => (p.assignments[0].groups = ['db-admins']), 'assignments[1].groups[1]', 'db-admins'],
+    ['a user in an undefined group', (p: any) => (p.users.bob.groups = ['ops']), 'users.bob.groups[1]', 'ops'],
   ])('an assignment naming %s is rejected with its path', (_what, edit, path, name) => {
     const msg = rejection(edit);
     expect(msg).toContain(`${FILE}: ${path}`);
@@ -112,14 +112,14 @@ describe('policy loading', () => {
 
   test('one identity claimed by two users is rejected, naming the path and both users', () => {
     const msg = rejection((p) => p.users.bob.identities.push('local:alice'));
-    expect(msg).toContain('users.bob.identities[3]');
+    expect(msg).toContain('users.bob.identities[4]');
     expect(msg).toMatch(/alice/);
     expect(msg).toMatch(/bob/);
   });
 
   test('identities are compared case-insensitively for duplicates', () => {
     const msg = rejection((p) => p.users.bob.identities.push('local:ALICE'));
-    expect(msg).toContain('users.bob.identities[3]');
+    expect(msg).toContain('users.bob.identities[4]');
   });
 
   test('a YAML syntax error names file and line', () => {
@@ -152,8 +152,8 @@ describe('policy loading', () => {
     ['a role', (p: any) => (p.roles['guest-admin'].allowTurnoff = true), 'roles.guest-admin', 'allowTurnoff'],
     ['a user', (p: any) => (p.users.alice.group = ['x']), 'users.alice', 'group'],
     ['a scope', (p: any) => (p.scopes.web.host = ['hv01']), 'scopes.web', 'host'],
-    ['an assignment', (p: any) => (p.assignments[0].user = ['alice']), 'assignments[0]', 'user'],
-    ['an exception', (p: any) => p.roles['guest-admin'].operations.push({ operation: 'Reconfigure Virtual Machine', exception: { securityAnalysis: 'SA-1', expires: '2027-01-01', approvedBy: 'x' } }), 'roles.guest-admin.operations[4]', 'approvedBy'],
+    ['an assignment', (p: any) => (p.assignments[0].user = ['alice']), 'assignments[1]', 'user'],
+    ['an exception', (p: any) => p.roles['guest-admin'].operations.push({ operation: 'Reconfigure Virtual Machine', exception: { securityAnalysis: 'SA-1', expires: '2027-01-01', approvedBy: 'x' } }), 'roles.guest-admin.operations[5]', 'approvedBy'],
   ])('an unknown key in %s is rejected (strict schema)', (_where, edit, path, key) => {
     const msg = rejection(edit);
     expect(msg).toContain(`${FILE}: ${path}`);
@@ -162,7 +162,7 @@ describe('policy loading', () => {
 
   test('an unknown operation name is rejected', () => {
     const msg = rejection((p) => p.roles['guest-admin'].operations.push('Start Virtual Machines'));
-    expect(msg).toContain('roles.guest-admin.operations[4]');
+    expect(msg).toContain('roles.guest-admin.operations[5]');
   });
 
   test('the committed policies/policy.schema.json equals the generated schema', () => {

@@ -80,9 +80,10 @@ export async function queryAudit(dir: string, q: AuditQuery): Promise<AuditRecor
   return (await queryAuditDetailed(dir, q)).records;
 }
 
-const CSV_COLUMNS = ['id', 'time', 'kind', 'principal', 'user', 'channel', 'command', 'operation', 'vm', 'host', 'decision', 'reason', 'outcome', 'error', 'correlationId', 'intentId', 'prev', 'hash'] as const;
+const CSV_COLUMNS = ['id', 'time', 'kind', 'principal', 'user', 'channel', 'command', 'operation', 'vm', 'host', 'decision', 'reason', 'outcome', 'error', 'correlationId', 'intentId', 'details', 'prev', 'hash'] as const;
 
 export function toCsv(records: AuditRecord[]): string {
-  const rows = records.map((r) => CSV_COLUMNS.map((c) => csvCell(r[c])).join(','));
+  // details (matched assignment, VM state, stop mode…) as compact JSON in its own column.
+  const rows = records.map((r) => CSV_COLUMNS.map((c) => csvCell(c === 'details' ? (r.details ? JSON.stringify(r.details) : null) : r[c])).join(','));
   return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
 }

@@ -112,7 +112,8 @@ export function accessDiff(before: PolicyEvaluator, after: PolicyEvaluator, inve
 
 // ---- rendering (CLI and web view share these words) ----
 
-export const describeGrant = (a: MatchedAssignment) => `assignment #${a.index}: role ${a.role} in scope ${a.scope} (${a.via})`;
+/** People count list items from 1: the first entry under `assignments:` is #1 (JSON output keeps the 0-based index). */
+export const describeGrant = (a: MatchedAssignment) => `assignment #${a.index + 1}: role ${a.role} in scope ${a.scope} (${a.via})`;
 
 const opLabel = (r: AccessRow) => (r.turnOff ? `${r.operation} (incl. turn-off)` : r.operation);
 

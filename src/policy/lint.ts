@@ -109,13 +109,13 @@ export function checkReferences(policy: Policy, defined?: DefinedNames): Finding
   }
   policy.assignments.forEach((a, i) => {
     const path = `assignments[${i}]`;
-    if (!has('roles', a.role)) err(`${path}.role`, `assignment ${i} names role "${a.role}", which is not defined`);
-    if (!has('scopes', a.scope)) err(`${path}.scope`, `assignment ${i} names scope "${a.scope}", which is not defined`);
+    if (!has('roles', a.role)) err(`${path}.role`, `assignment ${i + 1} names role "${a.role}", which is not defined`);
+    if (!has('scopes', a.scope)) err(`${path}.scope`, `assignment ${i + 1} names scope "${a.scope}", which is not defined`);
     a.users.forEach((u, j) => {
-      if (!has('users', u)) err(`${path}.users[${j}]`, `assignment ${i} names user "${u}", which is not defined`);
+      if (!has('users', u)) err(`${path}.users[${j}]`, `assignment ${i + 1} names user "${u}", which is not defined`);
     });
     a.groups.forEach((g, j) => {
-      if (!has('groups', g)) err(`${path}.groups[${j}]`, `assignment ${i} names group "${g}", which is not defined`);
+      if (!has('groups', g)) err(`${path}.groups[${j}]`, `assignment ${i + 1} names group "${g}", which is not defined`);
     });
   });
   for (const [name, t] of Object.entries(policy.templates)) {

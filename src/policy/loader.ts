@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { VmbotError } from '../core/errors';
+import { closest } from '../core/text';
 import { checkReferences, lintPolicy, type DefinedNames, type Finding } from './lint';
 import {
   AssignmentSchema, GroupSchema, PolicySchema, RoleSchema, ScopeSchema, SettingsSchema, TemplateSchema, UserSchema, type Policy,
@@ -17,8 +18,23 @@ export interface LoadedPolicy {
 export const formatPath = (path: ReadonlyArray<PropertyKey>) =>
   path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '');
 
-export const formatZodIssues = (file: string, error: z.ZodError) =>
-  error.issues.flatMap(explainIssue).map((i) => `${file}: ${formatPath(i.path) || '(top level)'}: ${i.message}`);
+/** A path as people read it: list positions count from 1 (`operations[1]` is the first), as explain and the access review number assignments. */
+export const humanPath = (path: string) => path.replace(/\[(\d+)\]/g, (_, n: string) => `[${Number(n) + 1}]`);
+
+/** The value at a zod issue path, for "did you mean" (issues do not carry their input by default). */
+const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>) =>
+  path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined), root);
+
+export const formatZodIssues = (file: string, error: z.ZodError, input?: unknown) =>
+  error.issues
+    .flatMap(explainIssue)
+    .map((i) => {
+      const given = input === undefined ? undefined : valueAt(input, i.path);
+      const guess = i.code === 'invalid_value' && typeof given === 'string' && i.values ? closest(given, i.values.map(String)) : null;
+      const where = `${file}: ${humanPath(formatPath(i.path)) || '(top level)'}`;
+      if (guess) return `${where}: "${given}" is not one of the allowed names. Did you mean "${guess}"?`;
+      return `${where}: ${typeof given === 'string' && i.code === 'invalid_value' ? `"${given}" is ` : ''}${i.message}`;
+    });
 
 type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issue[][]; values?: unknown[] };
 
@@ -28,6 +44,7 @@ type Issue = { code: string; path: PropertyKey[]; message: string; errors?: Issu
  * (so a missing exception.securityAnalysis is named as such).
  */
 function explainIssue(issue: Issue): Issue[] {
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return [{ ...issue, message: 'is missing (required)' }];
   if (issue.code === 'invalid_value' && issue.values && issue.values.length > 6)
     return [{ ...issue, message: `not one of the ${issue.values.length} allowed names (e.g. ${issue.values.slice(0, 3).map((v) => JSON.stringify(v)).join(', ')}; see the policy guide)` }];
   if (issue.code !== 'invalid_union' || !issue.errors) return [issue];
@@ -122,9 +139,9 @@ export function duplicateJsonKey(text: string): { key: string; offset: number } 
  */
 export function validatePolicy(file: string, value: unknown, now = new Date()): LoadedPolicy {
   const parsed = PolicySchema.safeParse(value);
-  const schemaErrors = parsed.success ? [] : formatZodIssues(file, parsed.error);
+  const schemaErrors = parsed.success ? [] : formatZodIssues(file, parsed.error, value);
   const partial = parsed.success ? { policy: parsed.data, defined: undefined } : validParts(value);
-  const findings = partial ? [...checkReferences(partial.policy, partial.defined), ...lintPolicy(partial.policy, now)] : [];
+  const findings = (partial ? [...checkReferences(partial.policy, partial.defined), ...lintPolicy(partial.policy, now)] : []).map((f) => ({ ...f, path: humanPath(f.path) }));
   const errors = [...schemaErrors, ...findings.filter((f) => f.severity === 'error').map((f) => `${file}: ${f.path}: ${f.message}`)];
   if (errors.length || !parsed.success) throw new VmbotError('policy', errors.join('\n'));
   return { file, policy: parsed.data, warnings: findings.filter((f) => f.severity === 'warning') };
