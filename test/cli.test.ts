@@ -126,7 +126,7 @@ describe('vmbot policy', () => {
     const r = vmbot(['policy', 'explain', '--as', 'local:alice', 'start web01']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/decision\s+ALLOW/);
-    expect(r.stdout).toMatch(/role guest-admin, scope web, via group:web-admins/);
+    expect(r.stdout).toMatch(/assignment #1: role guest-admin in scope web \(group:web-admins\)/);
     expect(r.stdout).toMatch(/hv01/);
   });
 
