@@ -1,12 +1,12 @@
 /**
  * The PowerShell side checked by the real PowerShell engine (7.6.9, System.Management.Automation,
- * hosted by tools/pshost) — which runs here even where pwsh cannot be installed:
+ * hosted by tools/pshost) — which runs wherever the .NET SDK does:
  *  - the line the bot sends parses to exactly one Invoke-Vmbot call whose only argument is one
  *    single-quoted constant, for every injection-corpus value (the PowerShell tokenizer decides,
  *    typographic quotes included);
  *  - VmbotRunner.psm1's operations (validation, exact-VM resolution, state checks) run against
- *    stub Hyper-V functions. JSON framing (ConvertTo-Json) is not in the bare engine: that part
- *    is covered by test/powershell.test.ts with a real pwsh.
+ *    stub Hyper-V functions. JSON framing (ConvertTo-Json) is not in the bare engine `run` uses:
+ *    test/powershell.test.ts covers it end to end, on pwsh and on the engine host's shell mode.
  */
 import { join } from 'node:path';
 import { RUNNER_MODULE } from '../src/hyperv/powershell/backend';

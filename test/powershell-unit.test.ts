@@ -3,7 +3,7 @@
  * PowerShell tokenizer, how Hyper-V errors map to replies, and a missing pwsh.
  */
 import { mapPsFailure } from '../src/hyperv/powershell/errors';
-import { PwshPool } from '../src/hyperv/powershell/pool';
+import { PwshPool, stripTerminalControls } from '../src/hyperv/powershell/pool';
 import { asciiJson, invocation, psQuote } from '../src/hyperv/powershell/quote';
 import { injectionCorpus } from './support/injection';
 
@@ -64,9 +64,24 @@ describe('Hyper-V errors map by error id and category, not by (localised) text',
     expect(e.detail).toContain(fqid); // ...and goes to the audit detail
   });
 
+  test('a create that Hyper-V answers with "not found" names the template, not a missing VM', () => {
+    // New-VM -SwitchName <unknown switch>: the VM being created cannot be "gone"; what is missing is
+    // something the template names on that host.
+    const e = mapPsFailure({ fqid: 'InvalidParameter,Microsoft.HyperV.PowerShell.Commands.NewVM', category: 'InvalidArgument', message: 'x' }, { action: 'create', vm: 'web-x1', host: 'hv01' });
+    expect(e.code).toBe('failed');
+    expect(e.message).toBe('Hyper-V could not create web-x1 on hv01: something its template names (virtual switch, folder) does not exist there. An administrator must check the template.');
+  });
+
   test('the invalid-state reply reads like the simulator one', () => {
     expect(mapPsFailure({ fqid: 'VmbotInvalidState', category: 'InvalidOperation', message: 'Running' }, call).message).toBe('Cannot start web01: it is already running.');
   });
+});
+
+test('terminal control sequences around a reply are removed, the reply is untouched', () => {
+  // What pwsh 7.6.9 on Linux writes around each command when TERM is unset or names a real terminal.
+  const raw = '\x1b[?1h\x1b[?1l{"ok":true,"result":"caf\u00e9 \\u001b"}\n\x1b[?1h\x1b=\x1b[?1l\x1b>';
+  expect(stripTerminalControls(raw)).toBe('{"ok":true,"result":"caf\u00e9 \\u001b"}\n');
+  expect(stripTerminalControls('\x1b]0;title\x07\x1b[32;1mName\x1b[0m')).toBe('Name');
 });
 
 test('a pwsh that cannot be started is a clear configuration error', async () => {

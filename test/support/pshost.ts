@@ -3,17 +3,28 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * tools/pshost: the PowerShell 7.6.9 engine (System.Management.Automation from NuGet) hosted by
- * a small .NET program. It is not pwsh: parser, language and core cmdlets only (no
- * ConvertTo-Json, Get-Content, Write-Output, Import-PowerShellDataFile …).
+ * tools/pshost, the PowerShell engine host: the PowerShell 7.6.9 engine (System.Management.Automation
+ * from NuGet) hosted by a small .NET program. It is not pwsh. `parse`, `data` and `run` (below) see
+ * the engine's core cmdlets only; its shell mode (PSHOST_SHELL, driven by node-powershell in
+ * test/powershell.test.ts) takes pwsh's command line and adds the real Utility and Management
+ * cmdlets of the same release.
  */
 const BIN = join(__dirname, '..', '..', 'tools', 'pshost', 'bin');
 const APPHOST = join(BIN, process.platform === 'win32' ? 'pshost.exe' : 'pshost');
 const DLL = join(BIN, 'pshost.dll');
 
+/** The engine host's executable, started like pwsh (`-NoLogo -NoProfile -NonInteractive -NoExit -Command -`). */
+export const PSHOST_SHELL = APPHOST;
+
 export const PSHOST_MISSING =
-  'tools/pshost is not built: the JEA tests that use the PowerShell 7.6.9 engine (System.Management.Automation) are skipped. ' +
+  'tools/pshost (the PowerShell engine host: PowerShell 7.6.9, System.Management.Automation) is not built. ' +
   'Build it with `bash .ci/install-pshost.sh` (needs the .NET SDK).';
+
+/**
+ * Tests that need the engine host fail instead of skipping where it must be there: in CI
+ * (CI=true; .ci/run builds it) or when VMBOT_REQUIRE_PSHOST=1.
+ */
+export const PSHOST_REQUIRED = process.env.CI === 'true' || process.env.VMBOT_REQUIRE_PSHOST === '1';
 
 /** Is the pshost build present? */
 export function pshostAvailable(): boolean {
@@ -76,9 +87,26 @@ export function psRun(script: string): { output: (string | null)[]; errors: PsRu
 
 let warned = false;
 
-/** `describe` when pshost is built, else a skipped block that says why and how to get it. */
+/**
+ * `describe` when pshost is built. Otherwise: in CI (PSHOST_REQUIRED) one failing test that says
+ * why, so a broken build cannot pass as skipped tests; elsewhere a skipped block that says how
+ * to get it.
+ */
 export function describePshost(name: string, fn: () => void): void {
   if (pshostAvailable()) return describe(`${name} (PowerShell 7.6.9 engine via tools/pshost)`, fn);
+  missingPshost(name, fn);
+}
+
+/** The block for a missing engine host: failing where it is required, skipped (with why) elsewhere. */
+export function missingPshost(name: string, fn: () => void): void {
+  if (PSHOST_REQUIRED) {
+    describe(name, () => {
+      test('the PowerShell engine host is built', () => {
+        throw new Error(PSHOST_MISSING);
+      });
+    });
+    return;
+  }
   describe.skip(`${name} — ${PSHOST_MISSING}`, fn);
   if (!warned) console.warn(PSHOST_MISSING);
   warned = true;

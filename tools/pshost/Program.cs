@@ -1,11 +1,16 @@
-// pshost: a tiny test host for the PowerShell 7.6.9 engine (System.Management.Automation).
-// It is not pwsh: the NuGet package holds the parser, the language and the core cmdlets only.
+// pshost, the PowerShell engine host: hosts the PowerShell 7.6.9 engine (System.Management.Automation)
+// for the tests and the bench. It is not pwsh (no console host, no PSReadLine, no profiles, no
+// remoting client); the cmdlets are the engine's core ones plus, in shell mode, the real
+// Microsoft.PowerShell.Utility and .Management cmdlets of the same release.
 //
+//   pshost -NoLogo -NoProfile -NonInteractive -NoExit -Command -
+//                       shell mode (Shell.cs): statements from stdin, one runspace, like pwsh
+//   pshost -NoProfile -Command <text>   run one script and exit, like pwsh -Command
 //   pshost parse        script on stdin -> { errors, commands, nodeTypes }
 //   pshost data <file>  what Import-PowerShellDataFile does -> the hashtable as JSON, or { error } + exit 1
 //   pshost run          script on stdin, run in a CreateDefault2 runspace -> { output, errors }
 //
-// Exactly one JSON document goes to stdout. Exit codes: 0 ok, 1 data file refused, 2 usage.
+// parse/data/run: exactly one JSON document goes to stdout. Exit codes: 0 ok, 1 data file refused, 2 usage.
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
@@ -26,6 +31,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         Console.OutputEncoding = new UTF8Encoding(false);
+        if (PsHost.Shell.IsShellCommandLine(args)) return PsHost.Shell.Run(args);
         try
         {
             return args switch

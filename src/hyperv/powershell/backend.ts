@@ -90,11 +90,12 @@ export class PowerShellBackend implements Backend {
     return found[0] ?? null;
   }
 
-  start(vm: VmRef): Promise<VmInfo> {
+  // async: an invalid VmRef must reject the promise like any other failure, not throw synchronously.
+  async start(vm: VmRef): Promise<VmInfo> {
     return this.call({ op: 'start', ...ref(vm) }, VmInfoSchema, { action: 'start', vm: vm.name, host: vm.host });
   }
 
-  stop(vm: VmRef, mode: StopMode): Promise<VmInfo> {
+  async stop(vm: VmRef, mode: StopMode): Promise<VmInfo> {
     return this.call({ op: 'stop', ...ref(vm), mode }, VmInfoSchema, { action: mode === 'turnoff' ? 'turn off' : 'shut down', vm: vm.name, host: vm.host });
   }
 
@@ -106,11 +107,11 @@ export class PowerShellBackend implements Backend {
     await this.call({ op: 'revokeConsole', ...ref(vm), account }, z.literal(true), { action: 'revoke console access to', vm: vm.name, host: vm.host });
   }
 
-  consoleAccess(vm: VmRef): Promise<string[]> {
+  async consoleAccess(vm: VmRef): Promise<string[]> {
     return this.call({ op: 'consoleAccess', ...ref(vm) }, many(z.string()), { action: 'read console access of', vm: vm.name, host: vm.host });
   }
 
-  create(input: NewVmSpec): Promise<VmInfo> {
+  async create(input: NewVmSpec): Promise<VmInfo> {
     const spec = NewVmSpecSchema.parse(input);
     return this.call({ op: 'create', ...spec }, VmInfoSchema, { action: 'create', vm: spec.name, host: spec.host });
   }

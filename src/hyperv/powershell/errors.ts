@@ -26,7 +26,11 @@ export function mapPsFailure(f: PsFailure, call: PsCall): VmbotError {
   const vm = call.vm ?? 'the VM';
   if (id === 'VmbotInvalidState') return invalidStateError(vm, f.message, call.action, detail);
   if (id === 'VmbotAlreadyExists') return new VmbotError('already_exists', `A VM named ${vm} already exists.`, detail);
-  if (id === 'VmbotNotFound' || id === 'ObjectNotFound' || id === 'InvalidParameter' || f.category === 'ObjectNotFound')
+  const notFound = id === 'VmbotNotFound' || id === 'ObjectNotFound' || id === 'InvalidParameter' || f.category === 'ObjectNotFound';
+  // New-VM cannot miss the VM it is creating: what is missing is something its template names.
+  if (notFound && call.action === 'create')
+    return new VmbotError('failed', `Hyper-V could not create ${vm}${call.host ? ` on ${call.host}` : ''}: something its template names (virtual switch, folder) does not exist there. An administrator must check the template.`, detail);
+  if (notFound)
     return new VmbotError('not_found', `Hyper-V has no VM named ${vm}${call.host ? ` on ${call.host}` : ''} (any more).`, detail);
   if (id === 'InvalidState' || f.category === 'InvalidOperation')
     return new VmbotError('invalid_state', `Hyper-V cannot ${call.action} ${vm} in its current state. Check "status ${vm}".`, detail);

@@ -28,6 +28,18 @@ interface Session {
 }
 
 /**
+ * Terminal control sequences (ECMA-48: CSI, OSC, two-byte escapes such as keypad modes). pwsh on
+ * Linux/macOS writes `ESC[?1h ESC[?1l` (the terminfo keypad on/off strings) around every command
+ * it reads from standard input unless TERM names a terminal without them (TERM=dumb), which a
+ * service usually does not set. Left in, they sit before the runner's JSON line and the reply is
+ * "not understood". JSON text never holds a raw ESC (ConvertTo-Json escapes it as \u001b), so
+ * removing them cannot change a value.
+ */
+const TERMINAL_CONTROLS = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_=>])/g;
+
+export const stripTerminalControls = (text: string): string => text.replace(TERMINAL_CONTROLS, '');
+
+/**
  * A small pool of long-lived pwsh processes. Starting pwsh costs hundreds of milliseconds; a
  * warm session answers in a few. A session that times out, crashes or writes to stderr is
  * killed and replaced, so one bad call never poisons the next.
@@ -121,10 +133,10 @@ export class PwshPool {
     try {
       const result = await Promise.race([call, timeout]);
       if (result.hadErrors) {
-        const stderr = result.stderr?.toString('utf8').trim() ?? '';
+        const stderr = stripTerminalControls(result.stderr?.toString('utf8') ?? '').trim();
         throw new VmbotError('failed', 'PowerShell reported an error.', stderr.slice(0, 2000));
       }
-      return result.raw;
+      return stripTerminalControls(result.raw);
     } catch (e) {
       if (e instanceof VmbotError) throw e;
       throw session.dead || (e as { name?: string }).name === 'ProcessError' ? this.deathError(session, e) : new VmbotError('failed', 'PowerShell call failed.', String(e));
