@@ -61,11 +61,12 @@ export async function main(): Promise<boolean> {
     `${q('user')}, ${q('vm')}, ${q('timeRange')}; build ${Math.round(ix.index.buildMs / 100) / 10} s`,
     ix.target.pass,
   ]);
-  rows.push(
-    ps.skipped
-      ? ['powershell: warm <= 1/10 cold', ps.skipped, null]
-      : ['powershell: warm <= 1/10 cold', `warm ${ps.warm!.medianMs} ms vs cold ${ps.cold!.medianMs} ms = ${ps.target.ratio}x`, ps.target.pass === true],
-  );
+  for (const s of ps.shells)
+    rows.push(
+      s.skipped
+        ? [`powershell (${s.shell}): warm <= 1/10 cold`, s.skipped, null]
+        : [`powershell (${s.shell} ${s.version}): warm <= 1/10 cold`, `warm ${s.warm!.medianMs} ms (p99 ${s.warm!.p99Ms} ms) vs cold ${s.cold!.medianMs} ms = ${s.ratio}x`, s.pass],
+    );
   console.log('\n== bench summary ==');
   for (const [name, figure, pass] of rows) console.log(`${pass === null ? 'SKIP' : pass ? 'PASS' : 'FAIL'}  ${name}: ${figure}`);
   console.log(`(total ${Math.round((Date.now() - t) / 1000)} s; details in bench/results/*.json)`);

@@ -5,6 +5,7 @@
  * PowerShell (test/support/pwsh.ts): a real pwsh (when one is installed: .ci/install-pwsh.sh or
  * VMBOT_TEST_PWSH), and the PowerShell engine host tools/pshost, which CI always builds.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -54,7 +55,9 @@ function newSim(): Sim {
   };
 }
 
-const open = (executable: string, sim: Sim, timeoutMs = 20_000, size = 2) =>
+// 60 s per call, production's default: a first call (module auto-load, JIT) on a busy 2-core CI
+// machine has taken over 20 s. The timeout test sets its own, short one.
+const open = (executable: string, sim: Sim, timeoutMs = 60_000, size = 2) =>
   PowerShellBackend.open({ hosts: ['hv01', 'hv02'], modulePath: MODULES, pool: { size, executable, timeoutMs, env: sim.env } });
 
 const refOf = (id: string, name: string, host: string) => ({ id, name, host });
@@ -71,7 +74,7 @@ function simAndBackend(executable: string): { sim: Sim; backend: PowerShellBacke
   return t;
 }
 
-jest.setTimeout(120_000);
+jest.setTimeout(240_000);
 
 describePowerShell('PowerShell backend against the Hyper-V simulation module', (ps) => {
   const t = simAndBackend(ps.executable);
@@ -151,7 +154,7 @@ describePowerShell('PowerShell pool: timeouts and dead sessions', (ps) => {
   });
 
   test('a session killed from outside is noticed, replaced, and the pool keeps serving', async () => {
-    const pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 20_000, setup: [`Import-Module -Name ${psQuote(RUNNER_MODULE)}`] });
+    const pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 60_000, setup: [`Import-Module -Name ${psQuote(RUNNER_MODULE)}`] });
     try {
       const pid = Number((await pool.run('$PID')).trim());
       expect(pid).toBeGreaterThan(0);
@@ -241,5 +244,78 @@ describePowerShell('the bot end to end on the PowerShell backend', (ps) => {
     expect((await app.say('carol', `approve ${id}`)).status).toBe('done');
     expect(sim.read().hosts.hv01!.some((v) => v.Name === 'web-ps01')).toBe(true);
     expect(sim.calls()).toContain('New-VM web-ps01');
+  });
+});
+
+/**
+ * What the pool relies on from a shell started as `-NoLogo -NoProfile -NonInteractive -NoExit
+ * -Command -`: state kept between commands, output on stdout, errors on stderr (node-powershell
+ * then marks the call failed and the pool replaces the session), exit at end of input or on
+ * `exit N`. On both PowerShells, so the engine host is shown to behave as pwsh does.
+ */
+describePowerShell('a shell reading commands from standard input', (ps) => {
+  const args = ['-NoLogo', '-NoProfile', '-NonInteractive', '-NoExit', '-Command', '-'];
+
+  test('state persists between commands; errors go to stderr and fail only that call', async () => {
+    const pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 60_000, setup: ['$script:n = 41'] });
+    try {
+      expect((await pool.run('$script:n + 1')).trim()).toBe('42');
+      const err = await rejection(pool.run("Write-Error 'no such thing'"));
+      expect(err.code).toBe('failed');
+      expect(err.detail).toContain('no such thing');
+      expect(pool.stats.replaced).toBe(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  test('end of input ends the process with 0; `exit 3` with 3; the output is plain text', () => {
+    const eof = spawnSync(ps.executable, args, { input: '$x = 2\n"x is $x"\n@{ vm = "web01" }\n', encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'dumb' } });
+    expect(eof.status).toBe(0);
+    expect(eof.stdout.split('\n').map((l) => l.trimEnd()).filter(Boolean)).toEqual(['x is 2', 'Name                           Value', '----                           -----', 'vm                             web01']);
+    expect(eof.stderr).toBe('');
+    const exit = spawnSync(ps.executable, args, { input: '"before"\nexit 3\n"after"\n', encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'dumb' } });
+    expect(exit.status).toBe(3);
+    expect(exit.stdout.trim()).toBe('before');
+  });
+});
+
+/**
+ * The JSON cmdlets the runner and the Hyper-V simulation use, pinned to the behaviour Microsoft
+ * documents for PowerShell 7 (ConvertTo-Json: Newtonsoft-based, -Depth truncates to the type name,
+ * non-ASCII left as is, quotes/backslashes/control characters escaped, DateTime as ISO 8601 with
+ * its kind; ConvertFrom-Json: whole numbers as Int64, ISO 8601 strings as DateTime, -AsHashtable
+ * ordered). Run on both PowerShells, through node-powershell, so they are shown to agree.
+ */
+describePowerShell('JSON cmdlets as the runner relies on them', (ps) => {
+  let pool: PwshPool;
+  beforeAll(async () => {
+    pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 60_000, setup: [] });
+  });
+  afterAll(() => pool?.close());
+  const run = async (line: string) => (await pool.run(line)).trim();
+
+  test('ConvertTo-Json -Depth 6 -Compress: one line, arrays kept inside objects, only what JSON needs escaped', async () => {
+    expect(await run(`[ordered]@{ ok = $true; result = [ordered]@{ a = @(1); s = "caf\`u{e9} \`"q\`" 'x' <b> \\ \`t" } } | ConvertTo-Json -Depth 6 -Compress`))
+      .toBe(String.raw`{"ok":true,"result":{"a":[1],"s":"café \"q\" 'x' <b> \\ \t"}}`);
+    expect(await run('[ordered]@{ ok = $true; result = @() } | ConvertTo-Json -Compress')).toBe('{"ok":true,"result":[]}');
+    // A one-element array piped alone is unwrapped: why the backend reads lists with many().
+    expect(await run('@(@{ a = 1 }) | ConvertTo-Json -Compress')).toBe('{"a":1}');
+  });
+
+  test('ConvertTo-Json: dates as ISO 8601, null as null, and -Depth truncating to the type name', async () => {
+    expect(await run('[ordered]@{ d = [datetime]::new(2026, 12, 1, 23, 6, 0, [DateTimeKind]::Utc); n = $null; t = [timespan]::FromSeconds(90).TotalSeconds } | ConvertTo-Json -Compress'))
+      .toBe('{"d":"2026-12-01T23:06:00Z","n":null,"t":90.0}');
+    expect(await run('[ordered]@{ a = [ordered]@{ b = [ordered]@{ c = 1 } } } | ConvertTo-Json -Depth 1 -Compress -WarningAction SilentlyContinue'))
+      .toBe('{"a":{"b":"System.Collections.Specialized.OrderedDictionary"}}');
+  });
+
+  test('ConvertFrom-Json: Int64 numbers (what Get-Number accepts), \\u escapes decoded, dates parsed, bad JSON a terminating error', async () => {
+    const line = `$o = ConvertFrom-Json -InputObject '{"n":4096,"big":5000000000,"f":1.5,"d":"2026-12-01T23:06:00Z","arr":[1],"u":"\\u00e9\\u2028"}'; ` +
+      '"$($o.GetType().Name) $($o.n.GetType().Name) $($o.big.GetType().Name) $($o.f.GetType().Name) $($o.d.GetType().Name) $($o.arr.GetType().Name) $([int][char]$o.u[0]) $([int][char]$o.u[1])"';
+    expect(await run(line)).toBe('PSCustomObject Int64 Int64 Double DateTime Object[] 233 8232');
+    expect(await run(`$h = ConvertFrom-Json -InputObject '{"hosts":{"hv01":[{"Name":"web01"}]}}' -AsHashtable; "$($h.GetType().Name) $($h.hosts.hv01.GetType().Name)"`)).toBe('OrderedHashtable Object[]');
+    expect(await run(`try { ConvertFrom-Json -InputObject '{"a":' -ErrorAction Stop } catch { $_.FullyQualifiedErrorId }`))
+      .toBe('System.ArgumentException,Microsoft.PowerShell.Commands.ConvertFromJsonCommand');
   });
 });
