@@ -7,6 +7,8 @@
 # VMBOT_REQUIRE_PSHOST=1, which .ci/run sets) those tests then FAIL saying why; elsewhere they skip.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# No telemetry, no update checks: from dotnet, pwsh or the engine host.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off
 
 if ! command -v dotnet >/dev/null; then
   echo "pshost: not built (no .NET SDK on this machine: dotnet not found); the engine-host tests will fail in CI, skip elsewhere"

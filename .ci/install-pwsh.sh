@@ -6,6 +6,8 @@
 # still runs on the PowerShell engine host (tools/pshost), and skips only the pwsh pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# No telemetry, no update checks: from dotnet, pwsh or the engine host.
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 POWERSHELL_TELEMETRY_OPTOUT=1 POWERSHELL_UPDATECHECK=Off
 
 VERSION=7.6.9
 if [ -x .tools/pwsh ]; then echo "pwsh: $(.tools/pwsh -NoProfile -Command '$PSVersionTable.PSVersion.ToString()') in .tools/"; exit 0; fi

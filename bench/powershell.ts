@@ -16,6 +16,10 @@ import { PowerShellBackend, RUNNER_MODULE } from '../src/hyperv/powershell/backe
 import { invocation, psQuote } from '../src/hyperv/powershell/quote';
 import { median, percentile, writeResult } from './report';
 
+// No telemetry or update check from the PowerShells the bench starts (they inherit this).
+process.env.POWERSHELL_TELEMETRY_OPTOUT = '1';
+process.env.POWERSHELL_UPDATECHECK = 'Off';
+
 const WARM_CALLS = Number(process.env.BENCH_PS_WARM ?? 200);
 const COLD_CALLS = Number(process.env.BENCH_PS_COLD ?? 10);
 const exe = (dir: string, name: string) => join(packageRoot(), dir, process.platform === 'win32' ? `${name}.exe` : name);

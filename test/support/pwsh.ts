@@ -12,6 +12,11 @@ import { missingPshost, pshostAvailable, PSHOST_SHELL } from './pshost';
  *  - the PowerShell engine host (tools/pshost in shell mode): the same 7.6.9 engine in a host of
  *    our own. Required in CI (see PSHOST_REQUIRED).
  */
+// pwsh (and the engine) send telemetry and check for updates unless told not to: never from tests.
+// Every PowerShell a test starts inherits this environment.
+process.env.POWERSHELL_TELEMETRY_OPTOUT = '1';
+process.env.POWERSHELL_UPDATECHECK = 'Off';
+
 const LOCAL_PWSH = join(__dirname, '..', '..', '.tools', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh');
 export const PWSH = process.env.VMBOT_TEST_PWSH ?? (existsSync(LOCAL_PWSH) ? LOCAL_PWSH : 'pwsh');
 

@@ -30,6 +30,10 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        // No telemetry and no update check from a test host (the engine reads these once, at
+        // first use); the machines it runs on reach no network but package registries anyway.
+        Environment.SetEnvironmentVariable("POWERSHELL_TELEMETRY_OPTOUT", "1");
+        Environment.SetEnvironmentVariable("POWERSHELL_UPDATECHECK", "Off");
         Console.OutputEncoding = new UTF8Encoding(false);
         if (PsHost.Shell.IsShellCommandLine(args)) return PsHost.Shell.Run(args);
         try

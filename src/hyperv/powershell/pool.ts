@@ -30,10 +30,10 @@ interface Session {
 /**
  * Terminal control sequences (ECMA-48: CSI, OSC, two-byte escapes such as keypad modes). pwsh on
  * Linux/macOS writes `ESC[?1h ESC[?1l` (the terminfo keypad on/off strings) around every command
- * it reads from standard input unless TERM names a terminal without them (TERM=dumb), which a
- * service usually does not set. Left in, they sit before the runner's JSON line and the reply is
- * "not understood". JSON text never holds a raw ESC (ConvertTo-Json escapes it as \u001b), so
- * removing them cannot change a value.
+ * it reads from standard input unless TERM names a terminal without them; the sessions get
+ * TERM=dumb, and these are removed anyway, in case a pwsh build writes them regardless. Left in,
+ * they sit before the runner's JSON line and the reply is "not understood". JSON text never
+ * holds a raw ESC (ConvertTo-Json escapes it as \u001b), so removing them cannot change a value.
  */
 const TERMINAL_CONTROLS = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_=>])/g;
 
@@ -97,7 +97,10 @@ export class PwshPool {
     const shell = new PowerShell({
       executable: this.opts.executable,
       executableOptions: { '-NoProfile': true, '-NonInteractive': true },
-      spawnOptions: { env: this.opts.env ?? process.env },
+      // TERM=dumb: with TERM naming a terminal, or unset (a service), pwsh 7.6.9 on Linux stalled
+      // on about one call in a hundred read from standard input, until the timeout killed the
+      // session (test/powershell.test.ts, "300 calls in a row"). Windows ignores TERM.
+      spawnOptions: { env: { ...(this.opts.env ?? process.env), TERM: 'dumb' } },
       throwOnInvocationError: false,
     });
     const session: Session = { shell, dead: false };
