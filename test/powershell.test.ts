@@ -42,7 +42,7 @@ function newSim(): Sim {
   const canary = join(dir, 'CANARY');
   writeFileSync(state, JSON.stringify({
     hosts: {
-      hv01: [simVm('web01', WEB01, 'Off'), simVm('web02', WEB02, 'Running', { StartedAt: new Date().toISOString() }), simVm('hang01', HANG01, 'Off', { HangSeconds: 30 })],
+      hv01: [simVm('web01', WEB01, 'Off'), simVm('web02', WEB02, 'Running', { StartedAt: new Date().toISOString() }), simVm('hang01', HANG01, 'Off', { HangSeconds: 600 })],
       hv02: [simVm('db01', DB01, 'Running', { StartedAt: new Date().toISOString(), GuestShutdown: false })],
     },
     switches: { hv01: ['vSwitch-Guest', 'Tenant-Web'], hv02: ['Tenant-Web'] },
@@ -142,7 +142,9 @@ describePowerShell('PowerShell backend against the Hyper-V simulation module', (
 describePowerShell('PowerShell pool: timeouts and dead sessions', (ps) => {
   test('a hung call times out, its session is killed and replaced, and the next call works', async () => {
     const sim = newSim();
-    const backend = await open(ps.executable, sim, 3000, 1);
+    // 20 s: far below the 600 s hang, yet room for the replacement session's first call (module
+    // auto-load) on a busy machine, which a 3 s timeout did not always leave.
+    const backend = await open(ps.executable, sim, 20_000, 1);
     try {
       const err = await rejection(backend.start(refOf(HANG01, 'hang01', 'hv01')));
       expect(err.code).toBe('timeout');
