@@ -1,12 +1,12 @@
 /**
  * The one redaction function. Text a user types can carry a credential (a token pasted into a
  * reason, a password in a deny note); it is redacted once where it enters the pipeline, so no
- * copy of it reaches state, a notice, a reply or the audit log, and the audit log redacts every
- * field again before hashing (a backend error can quote a secret too). A leaf module: it
- * imports nothing of ours, so every layer may use it.
+ * copy of it reaches state, a notice, a reply or the audit log. The audit log (before hashing),
+ * notices and the operator log run it again over everything they write, since a backend error
+ * can quote a secret too. A leaf module: it imports nothing of ours, so every layer may use it.
  *
  * The shapes follow gitleaks' default rule set (config/gitleaks.toml, MIT; the rule ids are
- * named below) and secretlint's recommended preset, but are deliberately looser: a scanner
+ * named below) and secretlint's basicauth rule, but are deliberately looser: a scanner
  * must avoid false alarms, while here a false positive costs one word of a reason and a miss
  * puts a credential into an append-only, hash-chained log that cannot be edited afterwards.
  * Neither list can be used as is at run time (gitleaks' are Go RE2 expressions, secretlint's
