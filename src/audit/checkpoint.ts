@@ -1,8 +1,9 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { canonicalJson } from '../core/hash';
+import { appendFileDurable } from '../state/durable-file';
 import type { Anchor } from './chain';
 import type { AuditLog } from './log';
 import type { AuditRecord } from './record';
@@ -107,18 +108,6 @@ function parseCheckpointLine(text: string): Checkpoint | null {
   return null;
 }
 
-/** Append one line and make it durable before returning. */
-function appendDurable(file: string, line: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const fd = openSync(file, 'a', 0o600);
-  try {
-    writeSync(fd, line);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 export interface CheckpointerOptions {
   key: KeyObject;
   keyId: string;
@@ -183,7 +172,7 @@ export class Checkpointer {
         details: { checkpoint: cp },
       });
       this.lastCovered = rec.id;
-      appendDurable(this.opts.file, JSON.stringify(cp) + '\n');
+      appendFileDurable(this.opts.file, JSON.stringify(cp) + '\n');
       this.last = cp;
       this.lastError = null;
       this.opts.onCheckpoint?.(cp);

@@ -10,15 +10,25 @@ export function writeFileDurable(file: string, data: string): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o600);
+  writeSynced(tmp, 'w', data);
+  renameSync(tmp, file);
+  fsyncDir(dir);
+}
+
+/** Append to a file (owner-only when created) and fsync before returning: the line survives power loss. */
+export function appendFileDurable(file: string, data: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeSynced(file, 'a', data);
+}
+
+function writeSynced(file: string, flags: 'w' | 'a', data: string): void {
+  const fd = openSync(file, flags, 0o600);
   try {
     writeSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, file);
-  fsyncDir(dir);
 }
 
 export function fsyncDir(dir: string): void {
