@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { walkChain, type WalkResult } from './chain';
-import { anchorOf, checkCheckpointSignature, checkpointInRecord, readCheckpoints, type Checkpoint } from './checkpoint';
+import { anchorOf, CHECKPOINT_OPERATION, checkCheckpointSignature, checkpointInRecord, readCheckpoints, type Checkpoint } from './checkpoint';
 
 export interface CheckpointReport {
   /** Where checkpoints were read from. */
@@ -63,18 +63,20 @@ export async function verifyWithCheckpoints(dir: string, opts: AssureOptions): P
   report.last = newest;
 
   // In-log checkpoints sign a record just before their own: a short ring of recent hashes suffices.
-  const recent = new Map<number, string>();
+  const RING = 16;
+  const recentIds = new Array<number>(RING).fill(0);
+  const recentHashes = new Array<string>(RING).fill('');
   const onRecord = (rec: { id: number; hash: string; operation: string | null; details: Record<string, unknown> | null }): string | void => {
-    recent.set(rec.id, rec.hash);
-    recent.delete(rec.id - 16);
-    const cp = checkpointInRecord(rec);
+    recentIds[rec.id % RING] = rec.id;
+    recentHashes[rec.id % RING] = rec.hash;
+    const cp = rec.operation === CHECKPOINT_OPERATION ? checkpointInRecord(rec) : null;
     if (!cp) {
       if (report.last && rec.id > report.last.records) report.after++;
       return;
     }
     const bad = checkCheckpointSignature(cp, opts.keys);
     if (bad) return `the checkpoint logged in this record is ${bad}`;
-    const h = recent.get(cp.records);
+    const h = recentIds[cp.records % RING] === cp.records ? recentHashes[cp.records % RING] : undefined;
     if (h !== undefined && h !== cp.head) return `the checkpoint logged in this record signed a different record #${cp.records}: the chain was rewritten and re-hashed at or before #${cp.records}`;
     report.inLog++;
     keyIds.add(cp.keyId);
