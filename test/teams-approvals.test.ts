@@ -77,6 +77,22 @@ describe('Teams approvals: proactive cards, Action.Execute and Action.Submit, ev
     expect(audit().find((r) => r.operation === 'request.approval')).toMatchObject({ principal: `teams:${AAD.carol}`, user: 'carol', outcome: 'ok' });
   });
 
+  it('two-person rule: the first approval changes only the clicker\'s card; the second creates the VM and closes every card', async () => {
+    const { id, carolChat, carolCard, erinCard } = await requestVm('web05', 'web-ha');
+    const first = await rig.post(act.execute('carol', button(cardOf(carolCard), /^Approve/).data, carolCard.id, carolChat));
+    expect(first.body.type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(cardText(first.body.value)).toMatch(new RegExp(`Approval recorded for ${id} \\(1 of 2\\)`));
+    expect(walk(first.body.value).some((e) => e.type === 'Action.Execute')).toBe(false);
+    await rig.settle();
+    expect(await rig.app.backend.get('web05')).toBeNull();
+    // erin's card is untouched and still offers the decision.
+    expect(rig.connector.in(erinCard.conversationId).find((x) => x.id === erinCard.id)!.history).toEqual([]);
+    const second = await rig.post(act.execute('erin', button(cardOf(erinCard), /^Approve/).data, erinCard.id));
+    expect(cardText(second.body.value)).toMatch(/web05 created on hv01/);
+    await rig.settle();
+    for (const m of [carolCard, erinCard]) expect(cardText(cardOf(rig.connector.in(m.conversationId).find((x) => x.id === m.id)))).toMatch(/approved by carol, erin/);
+  });
+
   it('a double click and a non-approver are refused harmlessly: one VM, one create', async () => {
     const { id, carolChat, carolCard } = await requestVm('web07');
     const data = button(cardOf(carolCard), /^Approve/).data;
