@@ -24,6 +24,19 @@ export interface SlackSettings {
   approvalsChannel?: string;
 }
 
+/** What the code registers with Slack; manifest.json must declare the same (test/slack-manifest.test.ts). */
+export const SLASH_COMMAND = '/vm';
+export const BOT_EVENTS = ['app_home_opened'] as const;
+/**
+ * Bot scopes by Web API method used here: the manifest asks for exactly these. chat.postMessage
+ * to a user id posts in the app's DM with them (no im:write needed); views.* and auth.test need none.
+ */
+export const SCOPE_OF_METHOD: Record<string, string | null> = {
+  'auth.test': null, 'chat.postMessage': 'chat:write', 'chat.postEphemeral': 'chat:write', 'chat.update': 'chat:write',
+  'views.open': null, 'views.publish': null,
+};
+export const SLASH_COMMAND_SCOPE = 'commands';
+
 /** Where a reply to a click goes, kept in a modal's private_metadata. */
 interface ReplyRoute {
   responseUrl?: string;
@@ -118,7 +131,7 @@ export class SlackFrontEnd implements FrontEnd {
   private register(): void {
     const app = this.app;
 
-    app.command('/vm', async ({ command, ack, respond }) => {
+    app.command(SLASH_COMMAND, async ({ command, ack, respond }) => {
       if (!this.allowedTeam(command.team_id)) {
         const r = await this.refuse(command.team_id, command.user_id, command.text, command.channel_id);
         return void (await ack({ response_type: 'ephemeral', ...renderBlocks(r) }));
@@ -167,7 +180,7 @@ export class SlackFrontEnd implements FrontEnd {
       this.later('modal', () => this.runClick(body.user.id, meta.v.c, inputs, `view:${view.id}`, meta.r, false));
     });
 
-    app.event('app_home_opened', async ({ event, body }) => {
+    app.event(BOT_EVENTS[0], async ({ event, body }) => {
       if (event.tab !== 'home') return;
       const team = (body as { team_id?: string }).team_id;
       if (!this.allowedTeam(team)) return void this.later('refusal', () => this.refuse(team, event.user, 'app home', 'home'));

@@ -1,0 +1,105 @@
+/**
+ * Slack ack latency (issue 8): 200 concurrent signed `/vm start` requests against vmbot's Slack
+ * front-end (the real Bolt ExpressReceiver on the one HTTP host, pipeline after the ack), side by
+ * side in the same run with a bare Bolt app whose /vm handler only acks. Ack latency = time to the
+ * HTTP response (what Slack's 3-second limit measures). Target: vmbot p99 within 1.5x of bare.
+ *
+ *   npm run build && node dist/bench/slack.js          (BENCH_N=200, BENCH_ROUNDS=5)
+ */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, ExpressReceiver, LogLevel } from '@slack/bolt';
+import { slackFrontEnd } from '../src/adapters/slack/index';
+import { loadConfig } from '../src/core/config';
+import { silentLogger } from '../src/log/logger';
+import { startServer } from '../src/serve';
+import { median, percentile, writeResult } from './report';
+
+const N = Number(process.env.BENCH_N ?? 200);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECRET = 'abcdef0123456789abcdef0123456789';
+const TOKEN = 'xoxb-1111111111-2222222222-benchbenchbench';
+
+/** Slack's side: auth.test, chat.* and the response_url, all answered at once. */
+async function standIn(): Promise<{ url: string; server: Server; responses: () => number }> {
+  let responses = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url?.startsWith('/respond')) responses++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T0BENCH01', channel: 'D1', ts: '1.1' }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, responses: () => responses };
+}
+
+function signed(text: string, user: string, responseUrl: string, i: number) {
+  const body = new URLSearchParams({ team_id: 'T0BENCH01', channel_id: 'C1', user_id: user, command: '/vm', text, response_url: responseUrl, trigger_id: `${Date.now()}.${i}.${Math.random()}` }).toString();
+  const ts = Math.floor(Date.now() / 1000);
+  const sig = `v0=${createHmac('sha256', SECRET).update(`v0:${ts}:${body}`).digest('hex')}`;
+  return { body, headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } };
+}
+
+/** N requests at once; the ack latency of each (ms). */
+async function burst(url: string, make: (i: number) => { body: string; headers: Record<string, string> }): Promise<number[]> {
+  const reqs = Array.from({ length: N }, (_, i) => make(i));
+  return Promise.all(
+    reqs.map(async (r) => {
+      const t0 = performance.now();
+      const res = await fetch(`${url}/slack/events`, { method: 'POST', headers: r.headers, body: r.body });
+      await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      return performance.now() - t0;
+    }),
+  );
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  const slack = await standIn();
+  // Bare Bolt: the same receiver, a handler that only acks.
+  const bareReceiver = new ExpressReceiver({ signingSecret: SECRET, endpoints: '/slack/events', logLevel: LogLevel.ERROR });
+  const bare = new App({ receiver: bareReceiver, token: TOKEN, botId: 'BBOT', botUserId: 'UBOT', clientOptions: { slackApiUrl: `${slack.url}/api/` }, logLevel: LogLevel.ERROR });
+  bare.command('/vm', async ({ ack }) => void (await ack()));
+  const bareServer = await bareReceiver.start(0) as Server;
+  const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}`;
+
+  const dir = mkdtempSync(join(tmpdir(), 'vmbot-bench-slack-'));
+  // A fixture estate with enough VMs that every request starts a different one (alice's web*).
+  const inventory = JSON.stringify(Array.from({ length: N * ROUNDS + 10 }, (_, i) => ({ name: `web${String(i).padStart(4, '0')}`, host: 'hv01', state: 'Off' })));
+  const config = loadConfig({ VMBOT_DATA_DIR: dir, VMBOT_SIM_LATENCY_MS: '50', VMBOT_HTTP_PORT: '0', VMBOT_SLACK_API_URL: `${slack.url}/api/`, VMBOT_SIM_INVENTORY: inventory });
+  const server = await startServer(config, { log: silentLogger(), factories: [slackFrontEnd], env: { SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: SECRET } });
+  const vmbotUrl = server.http!.address().url;
+
+  const res = { vmbot: [] as number[], bare: [] as number[] };
+  let vm = 0;
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    // Alternate which goes first; round 0 warms both up and is not counted.
+    const order = round % 2 ? (['bare', 'vmbot'] as const) : (['vmbot', 'bare'] as const);
+    for (const which of order) {
+      const lat = which === 'bare'
+        ? await burst(bareUrl, (i) => signed('start web01', 'U0ALICE001', `${slack.url}/respond/b`, i))
+        : await burst(vmbotUrl, (i) => signed(`start web${String(vm++).padStart(4, '0')}`, 'U0ALICE001', `${slack.url}/respond/v`, i));
+      if (round > 0) res[which].push(...lat);
+    }
+  }
+  // Let the pipeline finish what the acks started before measuring is declared done.
+  await server.stop();
+  await bare.stop().catch(() => undefined);
+  bareServer.close();
+  slack.server.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const stats = (xs: number[]) => ({ medianMs: Math.round(median(xs) * 10) / 10, p99Ms: Math.round(percentile(xs, 99) * 10) / 10, n: xs.length });
+  const out = { concurrency: N, rounds: ROUNDS, vmbot: stats(res.vmbot), bareBolt: stats(res.bare) };
+  const ratio = Math.round((out.vmbot.p99Ms / out.bareBolt.p99Ms) * 100) / 100;
+  const result = { ...out, target: { p99Ratio: ratio, max: 1.5, pass: ratio <= 1.5 }, note: 'same process, same run, loopback; machine shared with other jobs' };
+  writeResult('slack', result);
+  return result;
+}
+
+if (require.main === module) void main();
