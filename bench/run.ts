@@ -6,6 +6,7 @@ import { main as auditBench } from './audit';
 import { main as auditIndexBench } from './audit-index';
 import { main as policyBench } from './policy';
 import { main as powershellBench } from './powershell';
+import { main as slackBench } from './slack';
 
 interface PolicyOut {
   setupMs: { evaluatorConstruct: number };
@@ -67,6 +68,8 @@ export async function main(): Promise<boolean> {
         ? [`powershell (${s.shell}): warm <= 1/10 cold`, s.skipped, null]
         : [`powershell (${s.shell} ${s.version}): warm <= 1/10 cold`, `warm ${s.warm!.medianMs} ms (p99 ${s.warm!.p99Ms} ms) vs cold ${s.cold!.medianMs} ms = ${s.ratio}x`, s.pass],
     );
+  const sl = (await slackBench()) as unknown as { vmbot: { medianMs: number; p99Ms: number }; bareBolt: { medianMs: number; p99Ms: number }; target: { p99Ratio: number; pass: boolean } };
+  rows.push(['slack: ack p99 <= 1.5x bare Bolt', `vmbot median ${sl.vmbot.medianMs} ms / p99 ${sl.vmbot.p99Ms} ms vs bare ${sl.bareBolt.medianMs} / ${sl.bareBolt.p99Ms} ms = ${sl.target.p99Ratio}x`, sl.target.pass]);
   console.log('\n== bench summary ==');
   for (const [name, figure, pass] of rows) console.log(`${pass === null ? 'SKIP' : pass ? 'PASS' : 'FAIL'}  ${name}: ${figure}`);
   console.log(`(total ${Math.round((Date.now() - t) / 1000)} s; details in bench/results/*.json)`);

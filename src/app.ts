@@ -93,7 +93,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const log = opts.log ?? silentLogger();
     // Subscribed before start-up recovery, so its notices (expired requests, revoked grants)
     // wait in the outbox until a front-end is up.
-    const outbox = new Outbox({ log: log.child({ component: 'outbox' }) });
+    const outbox = new Outbox({ log: log.child({ component: 'outbox' }), store });
     notices.subscribe((n) => void outbox.enqueue(n));
     notices.subscribeUpdates(({ topic, reply }) => outbox.update(topic, reply));
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };

@@ -153,7 +153,7 @@ describe('shutdown', () => {
     });
     let err = '';
     child.stderr.on('data', (b) => (err += b));
-    await until(() => /HTTP host listening on http:\/\/127\.0\.0\.1:\d+/.test(err) && err.includes('Policy '), 15_000);
+    await until(() => /HTTP host listening on http:\/\/127\.0\.0\.1:\d+/.test(err) && err.includes('Policy '), 80_000);
     const url = /HTTP host listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)![1]!;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);
@@ -165,7 +165,7 @@ describe('shutdown', () => {
     });
     expect(code).toBe(0);
     expect(err).toMatch(/"msg":"stopped"/);
-  });
+  }, 120_000); // a cold process start on a loaded machine
 });
 
 describe('GET /metrics', () => {
@@ -212,5 +212,34 @@ describe('operator log', () => {
     const out = lines[0]!;
     expect(JSON.parse(out)).toMatchObject({ level: 'warn', msg: 'shown' });
     for (const secret of ['xoxb-1-2-secret', 's3cret', 'Bearer abc.def', 'xapp-1-secret']) expect(out).not.toContain(secret);
+  });
+});
+
+describe('the outbox survives a restart', () => {
+  test('a notice raised with no front-end up is kept in state and delivered once after a restart; cards sent before a restart are still updated after it', async () => {
+    const { openApp } = await import('../src/app');
+    const { testConfig } = await import('./support/app');
+    const config = testConfig();
+    // First run: no front-end; alice requests a VM; the process stops before anything is delivered.
+    const first = await openApp(config);
+    const r = await first.pipeline.handle({ principal: 'local:alice', text: 'request web05 --template web-small', channel: { kind: 'local', id: 't' } });
+    const id = r.data!.requestId as string;
+    await first.outbox.flush();
+    expect(Object.keys(first.store.data.outbox)).toHaveLength(1);
+    await first.close();
+    // Second run, with a front-end: the card reaches both approvers exactly once.
+    const probe = new ProbeFrontEnd();
+    const s = await serve({ frontEnds: [probe] }, { VMBOT_DATA_DIR: config.VMBOT_DATA_DIR });
+    await until(() => probe.delivered.length === 2);
+    await until(() => Object.keys(s.app.store.data.outbox).length === 0);
+    expect(probe.delivered.map((d) => d.user).sort()).toEqual(['carol', 'erin']);
+    await s.stop();
+    // Third run: the decision updates the cards sent in the second run.
+    const probe3 = new ProbeFrontEnd();
+    const s3 = await serve({ frontEnds: [probe3] }, { VMBOT_DATA_DIR: config.VMBOT_DATA_DIR });
+    await s3.app.pipeline.handle({ principal: 'local:carol', text: `deny ${id}`, inputs: { reason: 'not now' }, channel: { kind: 'local', id: 't' } });
+    await until(() => probe3.updated.length === 2);
+    expect(probe3.updated.map((u) => u.sent.ref).sort()).toEqual(['msg-1', 'msg-2']);
+    expect(probe3.delivered.filter((d) => d.notice.topic === `request:${id}`)).toHaveLength(0); // not sent again
   });
 });

@@ -54,12 +54,27 @@ export const IdempotencyEntrySchema = z.object({
   state: z.enum(['running', 'done']).optional(),
 });
 
+/** A notice not yet delivered everywhere (the outbox survives a restart). */
+export const OutboxEntrySchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  /** The Notice (to, reply, topic); validated as a notice when it was raised. */
+  notice: z.record(z.string(), z.unknown()),
+  /** `<front-end>:<user>` pairs already delivered, so a restart never sends one twice. */
+  done: z.array(z.string()),
+});
+
+/** A message sent to someone, kept so a later step can replace it (every approver's card). */
+export const SentRefSchema = z.object({ sink: z.string(), user: z.string(), ref: z.string(), at: z.string() });
+
 export const StoreDataSchema = z.object({
   version: z.literal(1),
   approvals: z.record(z.string(), ApprovalRequestSchema),
   consoleGrants: z.record(z.string(), ConsoleGrantSchema),
   idempotency: z.record(z.string(), IdempotencyEntrySchema),
+  outbox: z.record(z.string(), OutboxEntrySchema).default({}),
+  sentRefs: z.record(z.string(), z.array(SentRefSchema)).default({}),
 });
 export type StoreData = z.infer<typeof StoreDataSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, approvals: {}, consoleGrants: {}, idempotency: {} });
+export const emptyStore = (): StoreData => ({ version: 1, approvals: {}, consoleGrants: {}, idempotency: {}, outbox: {}, sentRefs: {} });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Notice, Reply } from '../core/types';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
+import type { StateStore } from '../state/store';
 
 /** A notice as the outbox hands it to a sink: with an id, so a sink can dedupe. */
 export interface OutboxNotice extends Notice {
@@ -30,6 +31,8 @@ export interface NoticeSink {
 interface Job {
   key: string;
   run(): Promise<void>;
+  /** Called once when the job is over: done, or given up. */
+  onEnd?(): void;
   attempts: number;
   nextAt: number;
   what: string;
@@ -42,7 +45,14 @@ export interface OutboxOptions {
   maxDelayMs?: number;
   maxAttempts?: number;
   clock?: () => number;
+  /**
+   * Keep the queue and the sent references in state, so a restart neither loses a notice nor
+   * sends one twice, and a card sent before a restart is still updated after it.
+   */
+  store?: StateStore;
 }
+
+const SENT_REFS_KEEP_MS = 30 * 86_400_000;
 
 /**
  * Delivers notices to the started front-ends asynchronously, with retry and backoff, never
@@ -61,9 +71,31 @@ export class Outbox {
   private readonly log: Logger;
   private readonly now: () => number;
 
+  /** Per notice: deliveries still to finish, and those already done (from state). */
+  private readonly remaining = new Map<string, number>();
+  private readonly done = new Map<string, Set<string>>();
+
   constructor(private readonly opts: OutboxOptions = {}) {
     this.log = opts.log ?? silentLogger();
     this.now = opts.clock ?? Date.now;
+    const data = opts.store?.data;
+    if (data) {
+      // Left from before a restart: delivered once a front-end attaches, skipping what was done.
+      for (const e of Object.values(data.outbox)) {
+        this.waiting.push({ ...(e.notice as unknown as Notice), id: e.id });
+        this.done.set(e.id, new Set(e.done));
+      }
+      const cutoff = this.now() - SENT_REFS_KEEP_MS;
+      for (const [topic, refs] of Object.entries(data.sentRefs)) {
+        const fresh = refs.filter((r) => Date.parse(r.at) >= cutoff);
+        if (fresh.length) this.sent.set(topic, fresh.map(({ sink, user, ref }) => ({ sink, user, ref })));
+      }
+    }
+  }
+
+  /** Write to state, in order with every other state update; failures are logged, not thrown. */
+  private persist(what: string, fn: Parameters<StateStore['update']>[0]): void {
+    this.opts.store?.update(fn).catch((e) => this.log.error({ what, error: String(e) }, 'outbox state write failed'));
   }
 
   /** A front-end is up: it receives every notice from now on, and those waiting for one. */
@@ -81,6 +113,7 @@ export class Outbox {
   enqueue(notice: Notice): OutboxNotice {
     const n: OutboxNotice = { ...notice, id: `n-${randomUUID().slice(0, 12)}` };
     if (!n.to.length) return n;
+    this.persist('queue notice', (d) => void (d.outbox[n.id] = { id: n.id, at: new Date(this.now()).toISOString(), notice: { ...notice } as Record<string, unknown>, done: [] }));
     if (!this.sinks.size) this.waiting.push(n);
     else this.fanOut(n);
     this.schedule(0);
@@ -119,20 +152,40 @@ export class Outbox {
   }
 
   private fanOut(n: OutboxNotice): void {
+    const done = this.done.get(n.id) ?? new Set<string>();
+    let count = 0;
     for (const user of n.to)
-      for (const sink of this.sinks.values())
-        this.push(`${n.id}:${sink.name}:${user}`, `notice ${n.id} to ${user} via ${sink.name}`, async () => {
+      for (const sink of this.sinks.values()) {
+        const key = `${sink.name}:${user}`;
+        if (done.has(key)) continue;
+        count++;
+        this.push(`${n.id}:${key}`, `notice ${n.id} to ${user} via ${sink.name}`, async () => {
           const r = await sink.deliverNotice(user, n);
           if (r && n.topic) {
+            const ref: SentRef = { sink: sink.name, user, ref: r.ref };
             const list = this.sent.get(n.topic) ?? [];
-            list.push({ sink: sink.name, user, ref: r.ref });
+            list.push(ref);
             this.sent.set(n.topic, list);
+            this.persist('keep sent reference', (d) => void (d.sentRefs[n.topic!] ??= []).push({ ...ref, at: new Date(this.now()).toISOString() }));
           }
-        });
+        }, () => this.finished(n.id, key));
+      }
+    this.remaining.set(n.id, count);
+    if (!count) this.finished(n.id, null);
   }
 
-  private push(key: string, what: string, run: () => Promise<void>): void {
-    this.jobs.push({ key, what, run, attempts: 0, nextAt: this.now() });
+  /** One delivery of a notice is over (sent, unreachable or given up): forget the notice when all are. */
+  private finished(id: string, key: string | null): void {
+    const left = (this.remaining.get(id) ?? 1) - (key ? 1 : 0);
+    this.remaining.set(id, left);
+    if (left > 0) return void this.persist('mark delivered', (d) => void d.outbox[id]?.done.push(key!));
+    this.remaining.delete(id);
+    this.done.delete(id);
+    this.persist('notice delivered', (d) => void delete d.outbox[id]);
+  }
+
+  private push(key: string, what: string, run: () => Promise<void>, onEnd?: () => void): void {
+    this.jobs.push({ key, what, run, onEnd, attempts: 0, nextAt: this.now() });
   }
 
   private schedule(delayMs: number): void {
@@ -166,11 +219,13 @@ export class Outbox {
     try {
       await job.run();
       this.jobs.splice(this.jobs.indexOf(job), 1);
+      job.onEnd?.();
     } catch (e) {
       job.attempts++;
       const error = e instanceof Error ? e.message : String(e);
       if (job.attempts >= limit) {
         this.jobs.splice(this.jobs.indexOf(job), 1);
+        job.onEnd?.();
         this.log.error({ job: job.what, attempts: job.attempts, error }, 'notice delivery given up');
         return;
       }
