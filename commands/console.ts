@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/command';
 import { shortId } from '../src/workflows/ids';
+import { consoleLimits } from '../src/workflows/console';
 import { vmArg } from './args';
 
 export default defineCommand({
@@ -25,6 +26,7 @@ export default defineCommand({
     vm ? { kind: 'vm', vm, operations: ['Allow Input to Virtual Machine', 'Allow Output from Virtual Machine'] } : { kind: 'self', operation: 'Allow Input to Virtual Machine' },
   visibility: 'private',
   effect: (a) => !!a.vm,
+  limits: (policy, _identity, a) => (a.vm && !a.revoke ? consoleLimits(policy, a.minutes) : null),
   run: async (ctx, a) =>
     !a.vm
       ? ctx.services.consoles.list(ctx.identity!)

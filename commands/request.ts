@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineCommand } from '../src/core/command';
 import { VmNameSchema } from '../src/hyperv/backend';
 import { shortId } from '../src/workflows/ids';
+import { requestLimits } from '../src/workflows/approvals';
 
 export default defineCommand({
   name: 'request',
@@ -23,5 +24,6 @@ export default defineCommand({
   operation: () => 'Request Virtual Machine',
   authz: () => ({ kind: 'self', operation: 'Request Virtual Machine' }),
   effect: true,
+  limits: (policy, identity, a) => requestLimits(policy, identity.id, a),
   run: (ctx, a) => ctx.services.approvals.request(ctx.identity!, ctx.actor, a),
 });

@@ -166,7 +166,8 @@ async function policy(args: string[]): Promise<number> {
       console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : 'not in the policy'}`);
       console.log(`command    ${x.command}${x.operation ? ` → operation "${x.operation}"` : ''}${x.vm ? ` on ${x.vm}` : ''}`);
       console.log(`decision   ${x.decision.allow ? 'ALLOW' : 'DENY'}: ${x.decision.reason}`);
-      if (x.decision.matched) console.log(`matched    ${describeGrant(x.decision.matched)}`);
+      // Every decision names its assignment; "none" says no assignment grants it at all.
+      console.log(`matched    ${x.decision.matched ? describeGrant(x.decision.matched) : 'none (no assignment applies)'}`);
       for (const n of x.notes) console.log(`note       ${n}`);
     }
     return x.decision.allow ? 0 : 3;

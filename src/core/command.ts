@@ -99,6 +99,12 @@ export interface CommandSpec<A> {
    * state already holds: a no-op success) or cannot apply in the VM's state (guidance). The
    * pipeline audits it as one decision record with `details.noop`; null lets the command run.
    */
+  /**
+   * The command's own limits beyond the policy decision (console minutes over the maximum, a
+   * template the caller may not use, a name outside the template's scope): the reason it would
+   * be refused, or null. The workflow enforces the same function, and `policy explain` reports it.
+   */
+  limits?(policy: PolicyEvaluator, identity: Identity, args: A): string | null;
   precheck?(who: { policy: PolicyEvaluator; identity: Identity | null }, args: A, vm: VmInfo): Reply | null;
   run(ctx: CommandContext, args: A): Promise<Reply>;
 }

@@ -134,7 +134,7 @@ export class PolicyEvaluator {
     if (!grants) return { allow: false, reason: 'unknown user' };
     const now = this.clock();
     let heldElsewhere = false;
-    let turnOffMissing = false;
+    let turnOffMissing: MatchedAssignment | null = null;
     for (const g of grants) {
       const exp = g.ops.get(op);
       if (exp === undefined || exp <= now) continue;
@@ -143,12 +143,13 @@ export class PolicyEvaluator {
         continue;
       }
       if (opts.turnOff && !g.allowTurnOff) {
-        turnOffMissing = true;
+        turnOffMissing ??= g.match;
         continue;
       }
       return { allow: true, reason: `"${op}" granted by role "${g.match.role}" in scope "${g.match.scope}" (${g.match.via})`, matched: g.match };
     }
-    if (turnOffMissing) return { allow: false, reason: `no role in scope allows turn-off for "${op}"` };
+    // Name the assignment that grants the plain operation but not turn-off: that is the one to change.
+    if (turnOffMissing) return { allow: false, reason: `no role in scope allows turn-off for "${op}"`, matched: turnOffMissing };
     if (heldElsewhere) return { allow: false, reason: `"${op}" is held, but not in a scope containing ${vm!.name}` };
     return { allow: false, reason: `no assignment grants "${op}"` };
   }

@@ -39,6 +39,11 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
   if (authz.kind === 'none') return { ...out, decision: { allow: true, reason: 'needs no rights' } };
   if (!identity) return { ...out, decision: { allow: false, reason: `principal ${principal} is not in the policy: no rights` } };
   let decision: Decision;
+  // The command's own limits (console minutes, template rules): the same functions the workflows enforce.
+  const withLimits = (d: Decision): Decision => {
+    const limit = d.allow ? command.limits?.(policy, identity, args) : null;
+    return limit ? { ...d, allow: false, reason: `the policy allows it, but the command refuses: ${limit}` } : d;
+  };
   // The same function the pipeline decides with (src/policy/authorize.ts).
   if (authz.kind === 'self') decision = authorize(policy, identity.id, { kind: 'any', operations: authz.operation ? [authz.operation].flat() : [] });
   else if (authz.kind === 'decide') {
@@ -54,9 +59,11 @@ export function explain(policy: PolicyEvaluator, commands: readonly AnyCommand[]
       const vm = opts.inventory.find((v) => v.name.toLowerCase() === authz.vm.toLowerCase());
       decision = vm ? check(vm, true) : { allow: false, reason: 'no such VM' };
       if (vm) out.notes.push(`${vm.name} is on host ${vm.host}`);
-      return { ...out, decision };
+      return { ...out, decision: withLimits(decision) };
     }
   }
+  decision = withLimits(decision);
+  if (!decision.allow) return { ...out, decision };
   const scope = decision.matched && named(policy.policy.scopes, decision.matched.scope);
   if (decision.allow && scope?.hosts) out.notes.push(`scope "${decision.matched!.scope}" also requires the VM to be on ${scope.hosts.join(' or ')} (checked against Hyper-V at run time)`);
   if (decision.allow && out.vm) out.notes.push(`a VM named ${out.vm} must exist; otherwise the user is told "not permitted, or no such VM"`);

@@ -1,7 +1,7 @@
 import { VmbotError } from '../core/errors';
 import { authorize } from '../policy/authorize';
 import type { Reply } from '../core/types';
-import { scopeHolds, type Identity } from '../policy/evaluator';
+import { scopeHolds, type Identity, type PolicyEvaluator } from '../policy/evaluator';
 import { named } from '../policy/schema';
 import type { VmInfo } from '../hyperv/backend';
 import type { ApprovalRequest } from '../state/schema';
@@ -56,15 +56,11 @@ export class Approvals {
 
   async request(identity: Identity, actor: Actor, r: NewRequest): Promise<Reply> {
     const policy = this.policy;
+    const refused = requestLimits(policy, identity.id, r);
+    if (refused) throw new VmbotError('usage', refused);
     const allowedScopes = policy.scopesWith(identity.id, 'Request Virtual Machine');
-    const usable = Object.entries(policy.policy.templates).filter(([, t]) => allowedScopes.includes(t.scope)).map(([n]) => n);
-    const template = named(policy.policy.templates, r.template);
-    if (!template || !allowedScopes.includes(template.scope))
-      throw new VmbotError('usage', `No template "${r.template}" you may use. ${usable.length ? `Your templates: ${usable.join(', ')}.` : 'You may not request VMs from any template.'}`);
-    const scope = policy.scopes.get(template.scope)!;
+    const template = named(policy.policy.templates, r.template)!;
     const host = template.hosts[0]!;
-    if (!scopeHolds(scope, { name: r.name, host }, true))
-      throw new VmbotError('usage', `A ${r.template} VM must be named like ${named(policy.policy.scopes, template.scope)!.vms.join(' or ')}; "${r.name}" is not.`);
     // Collisions only with what the requester may see: the reply must not depend on a VM outside
     // their scope (that would be an existence oracle). A hidden one is caught at approval.
     const taken = await this.nameTaken(r.name);
@@ -491,4 +487,19 @@ function trailWords(x: { kind: string; operation: string | null; outcome: string
   const mayExplain = !requester || x.user === requester || op === 'request.deny' || op === 'request.approval';
   const detail = mayExplain ? x.error ?? x.reason : null;
   return `${what} → ${x.outcome ?? '-'}${detail ? ` (${detail})` : ''}`;
+}
+
+/**
+ * The template rules of a new-VM request, as one function for the workflow and for
+ * `policy explain`: a template the user may use, and a name inside the template's scope.
+ */
+export function requestLimits(policy: PolicyEvaluator, userId: string, r: { name: string; template: string }): string | null {
+  const allowedScopes = policy.scopesWith(userId, 'Request Virtual Machine');
+  const usable = Object.keys(policy.policy.templates).filter((n) => allowedScopes.includes(named(policy.policy.templates, n)!.scope));
+  const template = named(policy.policy.templates, r.template);
+  if (!template || !allowedScopes.includes(template.scope))
+    return `No template "${r.template}" you may use. ${usable.length ? `Your templates: ${usable.join(', ')}.` : 'You may not request VMs from any template.'}`;
+  if (!scopeHolds(policy.scopes.get(template.scope)!, { name: r.name, host: template.hosts[0]! }, true))
+    return `A ${r.template} VM must be named like ${named(policy.policy.scopes, template.scope)!.vms.join(' or ')}; "${r.name}" is not.`;
+  return null;
 }

@@ -1,7 +1,7 @@
 import { VmbotError } from '../core/errors';
 import type { Reply } from '../core/types';
 import type { VmInfo, VmRef } from '../hyperv/backend';
-import type { Identity } from '../policy/evaluator';
+import type { Identity, PolicyEvaluator } from '../policy/evaluator';
 import type { ConsoleGrant } from '../state/schema';
 import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
 
@@ -20,9 +20,9 @@ export class ConsoleGrants {
     const account = identity.user.windowsAccount;
     if (!account)
       throw new VmbotError('denied', `You have no Windows account in the vmbot policy, so console access cannot be granted. Ask a platform admin to add "windowsAccount" for ${identity.id}.`);
-    const { defaultMinutes, maxMinutes } = this.deps.policy().policy.settings.console;
-    const mins = minutes ?? defaultMinutes;
-    if (mins > maxMinutes) throw new VmbotError('usage', `Console access lasts at most ${maxMinutes} minutes; you asked for ${mins}.`);
+    const refused = consoleLimits(this.deps.policy(), minutes);
+    if (refused) throw new VmbotError('usage', refused);
+    const mins = minutes ?? this.deps.policy().policy.settings.console.defaultMinutes;
     const now = this.deps.clock();
     const grant: ConsoleGrant = {
       id: grantId, user: identity.id, account, vm: ref(vm), grantedAt: now.toISOString(),
@@ -166,3 +166,10 @@ const minutesLeft = (end: string, now: number) => {
   const m = Math.floor((Date.parse(end) - now) / 60_000);
   return m < 1 ? 'less than a minute' : `${m} min`;
 };
+
+/** The console's own limit, for the workflow and for `policy explain`: at most settings.console.maxMinutes. */
+export function consoleLimits(policy: PolicyEvaluator, minutes?: number): string | null {
+  const { defaultMinutes, maxMinutes } = policy.policy.settings.console;
+  const mins = minutes ?? defaultMinutes;
+  return mins > maxMinutes ? `Console access lasts at most ${maxMinutes} minutes; you asked for ${mins}.` : null;
+}
