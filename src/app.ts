@@ -63,14 +63,21 @@ export interface AppOptions {
 }
 
 /**
- * Open everything one running bot needs, in order: policy (fail fast), lock the data dir,
+ * Open everything one running bot needs, in order: lock the data dir, policy (fail fast),
  * audit log, state, backend, then recover from any crash before serving a request.
  */
 export async function openApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? (() => new Date());
-  const loaded = loadPolicyFile(config.VMBOT_POLICY, clock());
-  const evaluator = new PolicyEvaluator(loaded.policy, () => clock().getTime());
+  // The lock first: a second process stops at once, before doing any work or reading anything.
   const release = acquireDataLock(config.VMBOT_DATA_DIR);
+  let loaded: LoadedPolicy;
+  try {
+    loaded = loadPolicyFile(config.VMBOT_POLICY, clock());
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const evaluator = new PolicyEvaluator(loaded.policy, () => clock().getTime());
   // Opened resources, so a failed start-up closes them (an open FileHandle would leak).
   const opened: { close(): Promise<void> }[] = [];
   try {

@@ -12,7 +12,7 @@ import { AuditQuerySchema } from './audit/query';
 import { AUDIT_FORMATS, formatAuditRecords, type AuditFormat } from './audit/format';
 import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli';
 import { loadConfig, packageRoot, type Config } from './core/config';
-import { isVmbotError, VmbotError } from './core/errors';
+import { exitCodeForError, isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
 import { closest, plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
@@ -53,7 +53,8 @@ ${AUDIT_USAGE}
   vmbot --version                                the installed version
 
 Exit codes: 0 success (exec: done or pending), 1 error (configuration, policy, files, a broken
-audit chain), 2 usage (a wrong command line or chat command), 3 denied, 4 backend failure.
+audit chain), 2 usage (a wrong command line or chat command), 3 denied, 4 backend failure, 5 the data
+directory is in use by another vmbot (one writer per directory; nothing was done).
 Configuration: VMBOT_* environment variables (see README).`;
 
 const EXIT_ERROR = 1;
@@ -339,7 +340,7 @@ function version(): string {
 
 /** What the error means for the person at the terminal: one message, never a stack trace. */
 function cliErrorMessage(e: unknown): { message: string; exit: number } {
-  if (isVmbotError(e)) return { message: e.message, exit: e.code === 'usage' ? 2 : EXIT_ERROR };
+  if (isVmbotError(e)) return { message: e.message, exit: exitCodeForError(e) };
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
   // Argument errors from parseArgs are usage errors too.
   if (code.startsWith('ERR_PARSE_ARGS')) return { message: `${(e as Error).message}. Run "vmbot --help" for the usage.`, exit: 2 };

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listSegments } from '../src/audit/segments';
+import { acquireDataLock } from '../src/state/lock';
 import { EXAMPLE_POLICY, tempDir } from './support/app';
 import { CLI, vmbot } from './support/cli';
 
@@ -94,7 +95,7 @@ describe('vmbot exec', () => {
     const q = vmbot(['audit', 'query', '--format', 'jsonl'], e);
     const recs = q.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number; kind: string; outcome: string });
     expect(recs.find((x) => x.id === auditId)).toMatchObject({ kind: 'result', outcome: 'ok' });
-    expect(existsSync(join(dir, 'vmbot.lock'))).toBe(false);
+    acquireDataLock(dir)(); // exec released the data directory when it finished
   });
 });
 

@@ -1,6 +1,5 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquireDataLock } from '../src/state/lock';
 import { StateStore } from '../src/state/store';
 import { tempDir } from './support/app';
 
@@ -75,22 +74,5 @@ describe('state store', () => {
     expect(err!.message).toMatch(/damaged/);
     expect(err!.message).toContain(file);
     expect(err!.message).toContain('consoleGrants.g1');
-  });
-});
-
-describe('data directory lock', () => {
-  test('a lock held by a live process is refused with its pid', () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, 'vmbot.lock'), String(process.ppid));
-    expect(() => acquireDataLock(dir)).toThrow(`Another vmbot (pid ${process.ppid})`);
-  });
-
-  test('a lock left by a dead process is taken over, and released', () => {
-    const dir = tempDir();
-    writeFileSync(join(dir, 'vmbot.lock'), '2147483646');
-    const release = acquireDataLock(dir);
-    expect(readdirSync(dir)).toContain('vmbot.lock');
-    release();
-    expect(readdirSync(dir)).not.toContain('vmbot.lock');
   });
 });

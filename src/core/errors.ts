@@ -17,6 +17,8 @@ export const ErrorCodeSchema = z.enum([
   /** A VM name that more than one VM answers to (on different hosts): never acted on. */
   'ambiguous',
   'conflict',
+  /** The data directory is held by another vmbot process (the CLI exits with 5). */
+  'locked',
   'config',
   'policy',
   'failed',
@@ -36,6 +38,12 @@ export class VmbotError extends Error {
 }
 
 export const isVmbotError = (e: unknown): e is VmbotError => e instanceof VmbotError;
+
+/**
+ * The exit code of a command stopped by an error (README "Command line"): 2 usage, 5 the data
+ * directory is in use by another vmbot, 1 anything else (configuration, start-up, a bug).
+ */
+export const exitCodeForError = (e: unknown): number => (isVmbotError(e) ? (e.code === 'usage' ? 2 : e.code === 'locked' ? 5 : 1) : 1);
 
 /** The one phrase for "out of scope" and "does not exist": a denial must not reveal which. */
 export const notPermittedMessage = (vm: string) => `You are not permitted to do that on ${vm}, or there is no such VM.`;
