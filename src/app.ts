@@ -60,6 +60,13 @@ export interface AppOptions {
   clock?: () => Date;
   /** The operator log (default: silent). */
   log?: Logger;
+  /**
+   * Serve although the audit chain does not verify at this place (`<segment file>:<line>`, as
+   * the refusal names it): audited, once (`vmbot serve --accept-broken-audit`).
+   */
+  acceptBrokenAudit?: string;
+  /** The data-directory lock, when the caller took it first (serve: before it listens); released on close. */
+  lock?: () => void;
 }
 
 /**
@@ -69,7 +76,7 @@ export interface AppOptions {
 export async function openApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? (() => new Date());
   // The lock first: a second process stops at once, before doing any work or reading anything.
-  const release = acquireDataLock(config.VMBOT_DATA_DIR);
+  const release = opts.lock ?? acquireDataLock(config.VMBOT_DATA_DIR);
   let loaded: LoadedPolicy;
   try {
     loaded = loadPolicyFile(config.VMBOT_POLICY, clock());
@@ -83,7 +90,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
   try {
     const audit = await AuditLog.open(join(config.VMBOT_DATA_DIR, 'audit'), { segmentRecords: config.VMBOT_AUDIT_SEGMENT_RECORDS, clock });
     opened.push(audit);
-    const assurance = await startAssurance(config, audit, { clock });
+    const assurance = await startAssurance(config, audit, { clock, acceptBroken: opts.acceptBrokenAudit });
     opened.push(assurance);
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
     // Before recovery, so what start-up records is counted too.

@@ -30,6 +30,8 @@ import { ALL_COMMANDS } from '../commands/index';
 const USAGE = `vmbot — delegated Hyper-V guest administration from chat
 
   vmbot                                          serve every configured front-end (none: local chat)
+  vmbot serve --accept-broken-audit <file:line>  serve once although the audit chain is broken there
+                                                 (after investigating; recorded in the audit log)
   vmbot exec --as <principal> [--json] -- "<command text>"
                                                  one request through the full pipeline
                                                  exit: 0 done/pending, 2 invalid, 3 denied, 4 failed
@@ -64,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case undefined:
     case 'serve':
-      return serve();
+      return serve(rest);
     case 'exec':
       return exec(rest);
     case 'policy':
@@ -88,13 +90,14 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(): Promise<number> {
+async function serve(args: string[] = []): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'accept-broken-audit': { type: 'string' } }, strict: true });
   const config = loadConfig();
   const log = createLogger(config.VMBOT_LOG_LEVEL);
   const configured = FRONT_ENDS.map((f) => f(process.env, config)).filter((f) => f !== null);
   // With no front-end configured, vmbot is the local chat; the HTTP host then only runs for
   // health and metrics, and a taken port does not stop the chat.
-  const server = await startServer(config, { log, frontEnds: configured, httpOptional: true });
+  const server = await startServer(config, { log, frontEnds: configured, httpOptional: true, acceptBrokenAudit: values['accept-broken-audit'] });
   const { app } = server;
   const { revoked, expired, resumed } = app.startup;
   // A terminal user reads plain lines; a service's operator reads the structured log.

@@ -5,6 +5,7 @@ import type { Config } from './core/config';
 import { VmbotError } from './core/errors';
 import type { Delivery, Reply, RequestInput } from './core/types';
 import { HttpHost } from './http/host';
+import { acquireDataLock } from './state/lock';
 import type { Logger } from './log/logger';
 
 export interface ServeOptions extends AppOptions {
@@ -36,7 +37,8 @@ export interface Server {
  * `vmbot` serving: one process, one pipeline, many doors. Order matters:
  *  1. configure every front-end from the environment (a bad token stops here, before any state is touched);
  *  2. listen, so /healthz answers while start-up recovery runs (/readyz says 503 until it is done);
- *  3. open the app: policy, data lock, audit log, state, backend, start-up recovery;
+ *  3. open the app: policy, audit log, state, backend, start-up recovery (the data lock is taken
+ *     before anything else, so a second process stops before it listens);
  *  4. start each front-end (routes mounted, sockets connected) and attach it to the notice outbox,
  *     which then delivers what start-up raised;
  *  5. ready.
@@ -48,6 +50,9 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
   const names = frontEnds.map((f) => f.name);
   if (new Set(names).size !== names.length) throw new VmbotError('config', `Front-end names must be unique: ${names.join(', ')}`);
 
+  // The data-directory lock before the port: of two processes started together, the one that
+  // will not serve must not take the port from the one that will (nor serve /healthz for it).
+  const lock = opts.lock ?? acquireDataLock(config.VMBOT_DATA_DIR);
   let http: HttpHost | null = null;
   let app: App | null = null;
   const started: FrontEnd[] = [];
@@ -60,13 +65,16 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
       const err = e as NodeJS.ErrnoException;
       const where = `${config.VMBOT_HTTP_HOST}:${config.VMBOT_HTTP_PORT}`;
       const message = err.code === 'EADDRINUSE' ? `VMBOT_HTTP_PORT: ${where} is already in use` : `VMBOT_HTTP_HOST/VMBOT_HTTP_PORT: cannot listen on ${where}: ${err.message}`;
-      if (frontEnds.length) throw new VmbotError('config', message);
+      if (frontEnds.length) {
+        lock();
+        throw new VmbotError('config', message);
+      }
       log.warn(`${message}; serving the local chat without the HTTP host`);
       http = null;
     }
   }
   try {
-    app = await openApp(config, { ...opts, log });
+    app = await openApp(config, { ...opts, log, lock });
   } catch (e) {
     await http?.close(0);
     throw e;

@@ -27,9 +27,9 @@ describe('configuration', () => {
     expect(c.VMBOT_LOCAL_USER).toBe('bob');
   });
 
-  test('variables outside VMBOT_ are ignored; empty VMBOT_ values mean the default', () => {
-    const c = loadConfig({ PATH: '/bin', HOME: '/root', VMBOT_BACKEND: '' });
-    expect(c.VMBOT_BACKEND).toBe('simulator');
+  test('variables outside VMBOT_ are ignored; an empty VMBOT_ value is an error, not the default (issue 7 item 9)', () => {
+    expect(loadConfig({ PATH: '/bin', HOME: '/root', OTHER: '' }).VMBOT_BACKEND).toBe('simulator');
+    expect(configError({ VMBOT_BACKEND: '' }).message).toContain('VMBOT_BACKEND: is set but empty');
   });
 
   test('VMBOT_BACKEND=nonsense names the variable', () => {

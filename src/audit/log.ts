@@ -115,6 +115,11 @@ export class AuditLog {
     return [...this.open.values()];
   }
 
+  /** The next record opens a new segment (an accepted broken chain starts afresh there). */
+  startNewSegment(): void {
+    if (this.seq > 0) this.segmentCount = this.segmentRecords;
+  }
+
   append(input: AuditEntryInput): Promise<AuditRecord> {
     if (this.closed) return Promise.reject(new Error('audit log is closed'));
     const entry = redactDeep(AuditEntrySchema.parse(input));

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { hostname, userInfo } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Config } from '../core/config';
 import { VmbotError } from '../core/errors';
 import { Checkpointer } from './checkpoint';
@@ -29,12 +30,16 @@ export interface AuditAssurance {
  * Start-up verification, then the checkpoint schedule (with a key configured). A log that does
  * not verify stops start-up with one message naming the broken record.
  */
-export async function startAssurance(config: Config, log: AuditLog, opts: { clock?: () => Date } = {}): Promise<AuditAssurance> {
+export async function startAssurance(config: Config, log: AuditLog, opts: { clock?: () => Date; acceptBroken?: string } = {}): Promise<AuditAssurance> {
   const signing = config.VMBOT_AUDIT_KEY_FILE ? loadSigningKey(config.VMBOT_AUDIT_KEY_FILE, config.VMBOT_DATA_DIR) : null;
   const file = checkpointsFile(config);
   const startup = await verifyAtStartup(log.dir, { key: signing?.key, keyId: signing?.keyId, checkpointsFile: file });
-  if (!startup.ok)
-    throw new VmbotError('config', `The audit log does not verify: ${describeFailure(startup)}. Refusing to serve on a broken chain; run "vmbot audit verify" for the full report.`);
+  if (!startup.ok) {
+    const where = breakToken(startup);
+    if (opts.acceptBroken !== where)
+      throw new VmbotError('config', `The audit log does not verify: ${describeFailure(startup)}. Refusing to serve on a broken chain; run "vmbot audit verify" for the full report.${opts.acceptBroken ? ` (--accept-broken-audit ${opts.acceptBroken} does not name this break.)` : ''} After investigating, an operator may serve anyway, once and audited: vmbot serve --accept-broken-audit ${where}`);
+    await acceptBrokenChain(log, startup, where);
+  }
   const checkpointer = signing
     ? new Checkpointer(log, {
         key: signing.key, keyId: signing.keyId, file, clock: opts.clock,
@@ -74,4 +79,30 @@ export function sinksFor(config: Config): Sink[] {
   if (config.VMBOT_AUDIT_SYSLOG) sinks.push(new SyslogSink({ url: config.VMBOT_AUDIT_SYSLOG, caFile: config.VMBOT_AUDIT_SYSLOG_CA }));
   if (config.VMBOT_AUDIT_HTTP_URL) sinks.push(new HttpSink({ url: config.VMBOT_AUDIT_HTTP_URL, token: config.VMBOT_AUDIT_HTTP_TOKEN, caFile: config.VMBOT_AUDIT_HTTP_CA }));
   return sinks;
+}
+
+/** How an operator names the break they accept: `<segment file>:<line>` (as the refusal prints it). */
+function breakToken(r: StartupCheck): string {
+  if (r.broken) return `${basename(r.broken.file)}:${r.broken.line}`;
+  return r.missing ? `missing:${r.missing.from}-${r.missing.to}` : 'unknown';
+}
+
+/**
+ * The operator's override of a chain that does not verify: recorded in the chain itself (who,
+ * where, why), at the head of a new segment, so start-up verifies again from there and the
+ * override is not needed twice. `audit verify` still reports the break, and this record.
+ */
+async function acceptBrokenChain(log: AuditLog, r: StartupCheck, where: string): Promise<void> {
+  let operator = 'unknown';
+  try {
+    operator = userInfo().username;
+  } catch {
+    /* no user database entry (containers) */
+  }
+  log.startNewSegment();
+  await log.append({
+    kind: 'event', correlationId: 'startup', principal: `os:${operator}`, channel: 'system', operation: 'audit.accept-broken', outcome: 'ok',
+    reason: `started with --accept-broken-audit ${where}: the chain does not verify at ${describeFailure(r)}`,
+    details: { accepted: where, broken: r.broken ?? null, missing: r.missing ? { from: r.missing.from, to: r.missing.to, reason: r.missing.reason } : null, operator, host: hostname(), pid: process.pid },
+  });
 }

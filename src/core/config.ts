@@ -81,12 +81,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const known = new Set(Object.keys(ConfigSchema.shape));
   const input: Record<string, string> = {};
   const unknown: string[] = [];
+  const empty: string[] = [];
   for (const [k, v] of Object.entries(env)) {
-    if (!k.startsWith('VMBOT_') || v === undefined || v === '') continue;
-    if (known.has(k)) input[k] = v;
-    else unknown.push(k);
+    if (!k.startsWith('VMBOT_') || v === undefined) continue;
+    if (!known.has(k)) unknown.push(k);
+    // Set but empty is how an unset shell variable or a blank template line arrives
+    // (VMBOT_DATA_DIR=$DATA): a mistake, never a quiet fall-back to ./data or the simulator.
+    else if (v.trim() === '') empty.push(k);
+    else input[k] = v;
   }
-  const problems = unknown.map((k) => `${k}: not a vmbot setting (known: ${[...known].join(', ')})`);
+  const problems = [
+    ...unknown.map((k) => `${k}: not a vmbot setting (known: ${[...known].join(', ')})`),
+    ...empty.map((k) => `${k}: is set but empty; give it a value, or unset it to use the default`),
+  ];
   const r = ConfigSchema.safeParse(input);
   if (!r.success) problems.push(...r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
   if (problems.length || !r.success) throw new VmbotError('config', `Configuration error:\n  ${problems.join('\n  ')}`);

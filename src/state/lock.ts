@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { VmbotError } from '../core/errors';
+import { prepareDataDir } from './datadir';
 import { writeFileDurable } from './durable-file';
 
 /** The lock itself: an (empty) SQLite file whose exclusive lock the writer holds. Never deleted. */
@@ -45,7 +46,7 @@ interface Owner {
 const held = new Set<Database.Database>();
 
 export function acquireDataLock(dir: string): () => void {
-  mkdirSync(dir, { recursive: true });
+  prepareDataDir(dir);
   const file = join(dir, LOCK_FILE);
   let db: Database.Database;
   try {

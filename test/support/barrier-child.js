@@ -1,18 +1,45 @@
-// One contender of the lock race test (test/lock-race.test.ts). It loads every module the built
-// CLI loads (so module loading is not what spreads the start times), tells the parent "ready"
-// on fd 3, waits for SIGUSR1 (the barrier: the parent releases all contenders together), then
-// runs the real CLI with its arguments, exactly as `node dist/src/cli.js <args>` would.
-const { readFileSync, writeSync } = require('node:fs');
+// One contender of the lock race test (test/lock-race.test.ts). It loads every module of the
+// built CLI once, then takes part in many rounds:
+// - SIGUSR1 is a round's barrier (the parent signals every contender in one loop): open the app
+//   on the shared data directory exactly as `vmbot` does (openApp: lock first) and report
+//   whether it serves, or the message and the exit code the CLI gives that refusal;
+// - the parent then has the one that serves do some work (`work`) and close it (`close`), or kills it;
+// - SIGUSR2 is the last round's barrier: run the real CLI (`vmbot serve`) with real exit codes.
+const { readFileSync } = require('node:fs');
 const { dirname, join, resolve } = require('node:path');
 
-const cli = join(__dirname, '..', '..', 'dist', 'src', 'cli.js');
+const dist = join(__dirname, '..', '..', 'dist', 'src');
+const cli = join(dist, 'cli.js');
 for (const m of readFileSync(cli, 'utf8').matchAll(/require\("(\.{1,2}\/[^"]+)"\)/g)) require(resolve(dirname(cli), m[1]));
-require('better-sqlite3');
+const { openApp } = require(join(dist, 'app.js'));
+const { loadConfig } = require(join(dist, 'core', 'config.js'));
+const { exitCodeForError } = require(join(dist, 'core', 'errors.js'));
 
-const keepAlive = setInterval(() => undefined, 60_000);
-process.once('SIGUSR1', () => {
-  clearInterval(keepAlive);
-  process.argv = [process.argv[0], cli, ...process.argv.slice(2)];
+let app = null;
+const onRound = async () => {
+  try {
+    app = await openApp(loadConfig());
+    process.send({ t: 'serving' });
+  } catch (e) {
+    process.send({ t: 'refused', code: exitCodeForError(e), message: e instanceof Error ? e.message : String(e) });
+  }
+};
+process.on('SIGUSR1', onRound);
+process.on('message', async (m) => {
+  if (m.t === 'work') {
+    const statuses = [];
+    for (const text of m.lines) statuses.push((await app.pipeline.handle({ principal: 'local:alice', text, channel: { kind: 'local', id: 'race' } })).status);
+    process.send({ t: 'worked', statuses });
+  } else if (m.t === 'close') {
+    await app.close();
+    app = null;
+    process.send({ t: 'closed' });
+  }
+});
+process.once('SIGUSR2', () => {
+  process.off('SIGUSR1', onRound);
+  process.disconnect();
+  process.argv = [process.argv[0], cli, 'serve'];
   require(cli);
 });
-writeSync(3, 'ready\n');
+process.send({ t: 'ready' });
