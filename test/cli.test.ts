@@ -267,7 +267,7 @@ describe('configuration and locking', () => {
     expect(r.stderr).not.toMatch(NO_STACK);
   });
 
-  test('a second process on a locked data dir gets a clear "Another vmbot (pid …)" error', async () => {
+  test('a second process on a locked data dir gets a clear "in use by another vmbot (pid …)" error and exit 5', async () => {
     const { dir, env: e } = env();
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
     const first = spawn(process.execPath, [CLI], { env: { ...base, ...e, VMBOT_SIM_LATENCY_MS: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -277,8 +277,8 @@ describe('configuration and locking', () => {
       for (let i = 0; i < 200 && !out.includes('local chat'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(out).toContain('local chat');
       const r = vmbot(['exec', '--as', 'local:alice', '--', 'start web01'], e);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`Another vmbot (pid ${first.pid})`);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain(`in use by another vmbot (pid ${first.pid}`);
       expect(r.stderr).toContain(dir);
       expect(r.stderr).not.toMatch(NO_STACK);
     } finally {
