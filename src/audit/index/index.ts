@@ -330,9 +330,10 @@ export class AuditIndex {
     eq('corr', q.correlationId);
     if (q.outcome) c.push('outcome = ?'), p.push(q.outcome);
     if (q.kind) c.push('kind = ?'), p.push(q.kind);
-    // As the scan: a time that does not parse passes every time filter.
-    if (q.since) c.push('(t IS NULL OR t >= ?)'), p.push(q.since.getTime());
-    if (q.until) c.push('(t IS NULL OR t <= ?)'), p.push(q.until.getTime());
+    // As the scan: a time that does not parse passes every time filter. One BETWEEN OR IS NULL
+    // term, so SQLite answers both halves from the time index (two separate "t IS NULL OR"
+    // terms made it scan the whole table: 465 ms at 1M records).
+    if (q.since || q.until) c.push('(t BETWEEN ? AND ? OR t IS NULL)'), p.push(q.since?.getTime() ?? -8.64e15, q.until?.getTime() ?? 8.64e15);
     if (q.beforeId !== undefined) c.push('id < ?'), p.push(q.beforeId);
     if (q.afterId !== undefined) c.push('id > ?'), p.push(q.afterId);
     if (q.vms) {
