@@ -4,7 +4,7 @@
  * side in the same run with a bare Bolt app whose /vm handler only acks. Ack latency = time to the
  * HTTP response (what Slack's 3-second limit measures). Target: vmbot p99 within 1.5x of bare.
  *
- *   npm run build && node dist/bench/slack.js          (BENCH_N=200, BENCH_ROUNDS=5)
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/slack.js   (BENCH_N=200, BENCH_ROUNDS=5)
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
