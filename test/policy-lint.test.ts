@@ -37,9 +37,9 @@ describe('lint: what weakens the separation', () => {
 
   test('a template whose hosts are outside its scope\'s hosts is an error per host', () => {
     const found = problems((p) => void (p.templates!['web-small']!.hosts = ['hv02']));
-    expect(found).toEqual([expect.stringMatching(/^policies\/site\.yaml: templates\.web-small\.hosts\[0\]: .*"hv02".*scope "web".*hv01/)]);
+    expect(found).toEqual([expect.stringMatching(/^policies\/site\.yaml: templates\.web-small\.hosts\[1\]: .*"hv02".*scope "web".*hv01/)]);
     const partly = problems((p) => void (p.templates!['web-ha']!.hosts = ['HV01', 'hv03']));
-    expect(partly).toEqual([expect.stringMatching(/templates\.web-ha\.hosts\[1\]: .*"hv03"/)]);
+    expect(partly).toEqual([expect.stringMatching(/templates\.web-ha\.hosts\[2\]: .*"hv03"/)]);
   });
 
   test('a template in a scope without a host restriction may use any host', () => {
@@ -62,8 +62,8 @@ describe('lint: one pass over schema, references and S 4.413', () => {
     const found = problems(broken);
     expect(found).toEqual(expect.arrayContaining([
       expect.stringMatching(/users\.dave: .*emial/),
-      expect.stringMatching(/assignments\[5\]\.role: .*"snapshotter".*not defined/),
-      expect.stringMatching(/roles\.guest-admin\.operations\[4\]: .*Reconfigure Virtual Machine.*S 4\.413/),
+      expect.stringMatching(/assignments\[6\]\.role: .*"snapshotter".*not defined/),
+      expect.stringMatching(/roles\.guest-admin\.operations\[5\]: .*Reconfigure Virtual Machine.*S 4\.413/),
       expect.stringMatching(/users\.bob\.windowsAccount: /),
     ]));
     expect(found).toHaveLength(4);

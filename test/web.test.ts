@@ -190,7 +190,7 @@ describeBrowser('web view in Chromium, signed in through OpenID Connect', () => 
     await page.goto(`${base}/audit?user=alice&kind=result&operation=Start+Virtual+Machine`);
     await page.click('table tbody tr >> nth=0 >> td >> nth=0 >> a');
     await expect(page.locator('h2', { hasText: 'Intent and result' }).count()).resolves.toBe(1);
-    await expect(page.locator('dl.kv').first().textContent()).resolves.toContain('assignment #0: role guest-admin in scope web (group:web-admins)');
+    await expect(page.locator('dl.kv').first().textContent()).resolves.toContain('assignment #1: role guest-admin in scope web (group:web-admins)');
 
     // export the current filter as CSV
     await page.goto(`${base}/audit?user=alice`);
@@ -214,13 +214,13 @@ describeBrowser('web view in Chromium, signed in through OpenID Connect', () => 
     expect(status).toBe(403);
     await expect(page.locator('h1').textContent()).resolves.toBe('Not permitted');
     await ctx.close();
-    const denied = vmbot(['audit', 'query', '--user', 'alice', '--outcome', 'denied', '--format', 'json'], { VMBOT_DATA_DIR: data, VMBOT_POLICY: EXAMPLE_POLICY });
+    const denied = vmbot(['audit', 'query', '--user', 'alice', '--outcome', 'denied', '--format', 'jsonl'], { VMBOT_DATA_DIR: data, VMBOT_POLICY: EXAMPLE_POLICY });
     const recs = denied.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
     expect(recs.filter((r) => r.channel === 'web')).toEqual(expect.arrayContaining([expect.objectContaining({ principal: 'teams:0a1ce000-0000-4000-8000-000000000001', operation: 'Read Audit Log', decision: 'deny', command: 'GET /audit' })]));
   }, 60_000);
 
   test('every page view is audited under the signed-in user', async () => {
-    const out = vmbot(['audit', 'query', '--user', 'dave', '--format', 'json'], { VMBOT_DATA_DIR: data, VMBOT_POLICY: EXAMPLE_POLICY });
+    const out = vmbot(['audit', 'query', '--user', 'dave', '--format', 'jsonl'], { VMBOT_DATA_DIR: data, VMBOT_POLICY: EXAMPLE_POLICY });
     const views = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).filter((r) => r.channel === 'web');
     expect(views.map((r) => r.command)).toEqual(expect.arrayContaining(['GET /audit', 'GET /audit?user=alice', `GET /audit/trail/${requestId}`, 'GET /audit/export.csv?user=alice']));
     for (const v of views) expect(v).toMatchObject({ operation: 'Read Audit Log', decision: 'allow', outcome: 'ok' });

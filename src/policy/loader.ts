@@ -25,13 +25,14 @@ export const humanPath = (path: string) => path.replace(/\[(\d+)\]/g, (_, n: str
 const valueAt = (root: unknown, path: ReadonlyArray<PropertyKey>) =>
   path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<PropertyKey, unknown>)[k] : undefined), root);
 
+/** With `input` (the policy itself), positions count from 1 and misspelt names get a suggestion; other callers keep zod's paths. */
 export const formatZodIssues = (file: string, error: z.ZodError, input?: unknown) =>
   error.issues
     .flatMap(explainIssue)
     .map((i) => {
       const given = input === undefined ? undefined : valueAt(input, i.path);
       const guess = i.code === 'invalid_value' && typeof given === 'string' && i.values ? closest(given, i.values.map(String)) : null;
-      const where = `${file}: ${humanPath(formatPath(i.path)) || '(top level)'}`;
+      const where = `${file}: ${(input === undefined ? formatPath(i.path) : humanPath(formatPath(i.path))) || '(top level)'}`;
       if (guess) return `${where}: "${given}" is not one of the allowed names. Did you mean "${guess}"?`;
       return `${where}: ${typeof given === 'string' && i.code === 'invalid_value' ? `"${given}" is ` : ''}${i.message}`;
     });
