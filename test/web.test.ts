@@ -196,7 +196,7 @@ describeBrowser('web view in Chromium, signed in through OpenID Connect', () => 
     await page.goto(`${base}/audit?user=alice`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a:text("CSV")')]);
     const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('id,time,kind,principal,user,channel,command,operation,vm,host,decision,reason,outcome,error,correlationId,intentId,prev,hash');
+    expect(csv[0]).toBe('id,time,kind,principal,user,channel,command,operation,vm,host,decision,reason,outcome,error,correlationId,intentId,details,prev,hash');
     expect(csv.length).toBeGreaterThan(3);
     for (const row of csv.slice(1)) expect(row.split('","')[4]).toBe('alice');
 
