@@ -44,7 +44,7 @@ export interface App {
   /** What start-up recovered: intents reconciled to outcome unknown. */
   recovered: AuditRecord[];
   /** Overdue console grants revoked, requests expired and approved requests finished at start-up. */
-  startup: { revoked: number; expired: number; resumed: number };
+  startup: { corrected: number; orphans: number; revoked: number; expired: number; resumed: number };
   /** One pass of the background work (revoke expired grants, expire requests); the timer calls it. */
   tick(): Promise<void>;
   close(): Promise<void>;
@@ -115,6 +115,10 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices, auditReader };
     // Overdue grants go first: access past its expiry is the one thing that must not wait.
     const startup = {
+      // The audit log, not a hand-edited state.json, says how long a grant lasts; then grants
+      // Hyper-V holds that state does not know are revoked.
+      corrected: await services.consoles.enforceAuditedExpiry(),
+      orphans: await services.consoles.reconcile(),
       revoked: await services.consoles.revokeDue(),
       expired: await services.approvals.expireDue(),
       resumed: await services.approvals.resumeApproved(),
@@ -124,6 +128,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
       (ticking ??= (async () => {
         try {
           await services.consoles.revokeDue();
+          await services.consoles.reconcile();
           await services.consoles.warnDue();
           await services.approvals.expireDue();
         } finally {

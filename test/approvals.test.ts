@@ -1,6 +1,7 @@
 import { queryAudit } from '../src/audit/query';
 import { verifyAudit } from '../src/audit/verify';
 import { join } from 'node:path';
+import { dropDataLockAsIfCrashed } from '../src/state/lock';
 import { appsClosedAfterEach, collectNotices } from './support/app';
 import { manualClock, policyVariant } from './support/policy';
 import type { Backend, NewVmSpec } from '../src/hyperv/backend';
@@ -159,10 +160,11 @@ describe('new-VM requests', () => {
     // The crash point: New-VM was called, so its intent is on disk; nothing after it ran.
     for (let i = 0; i < 10_000 && !creating; i++) await new Promise<void>((r) => setImmediate(r));
     expect(first.audit.openIntents().some((i) => i.operation === 'Create Virtual Machine')).toBe(true);
-    // The process dies: its timers stop and the OS closes its files (no close(): the lock stays).
+    // The process dies: its timers stop and the OS closes its files and drops its lock (no close()).
     jest.clearAllTimers();
     jest.useRealTimers();
     await first.audit.close();
+    dropDataLockAsIfCrashed(dataDir);
     open.forget(first);
 
     const second = await open({ VMBOT_DATA_DIR: dataDir });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { VmbotError } from '../core/errors';
 import { prepareDataDir } from './datadir';
@@ -43,7 +43,18 @@ interface Owner {
  * better-sqlite3 closes a connection that is garbage-collected: a caller that dropped its
  * release function would otherwise lose the lock at the next GC.
  */
-const held = new Set<Database.Database>();
+const held = new Map<Database.Database, { dir: string }>();
+
+/**
+ * What the kernel does when the holding process dies: drop this process's lock on `dir`
+ * without any clean-up. Only for tests that simulate a crash inside one process.
+ */
+export function dropDataLockAsIfCrashed(dir: string): void {
+  for (const [db, h] of [...held]) if (h.dir === resolve(dir)) {
+    held.delete(db);
+    db.close();
+  }
+}
 
 export function acquireDataLock(dir: string): () => void {
   prepareDataDir(dir);
@@ -62,7 +73,7 @@ export function acquireDataLock(dir: string): () => void {
     if ((e as { code?: string }).code === 'SQLITE_BUSY') throw new VmbotError('locked', lockedMessage(dir, readOwner(dir)));
     throw new VmbotError('config', `Cannot lock ${file}: ${errorText(e)}.`);
   }
-  held.add(db);
+  held.set(db, { dir: resolve(dir) });
   const me: Owner = { pid: process.pid, host: hostname(), since: new Date().toISOString(), nonce: randomUUID() };
   try {
     writeFileDurable(join(dir, OWNER_FILE), JSON.stringify(me) + '\n');
@@ -79,7 +90,7 @@ export function acquireDataLock(dir: string): () => void {
     } catch {
       /* already gone */
     }
-    held.delete(db);
+    if (!held.delete(db)) return; // dropped as if crashed
     db.close();
   };
 }

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import type { AuditRecord } from '../audit/record';
+import { listSegments } from '../audit/segments';
 import { VmbotError } from '../core/errors';
 import type { Reply } from '../core/types';
 import type { VmInfo, VmRef } from '../hyperv/backend';
@@ -128,6 +131,78 @@ export class ConsoleGrants {
   }
 
   /**
+   * State and Hyper-V agree: every console grant Hyper-V holds for an account the policy knows
+   * (a user's windowsAccount) must be an active grant in state, or it is revoked and audited.
+   * So a lost or moved-aside state.json cannot leave access on a VM that nothing would revoke.
+   * Accounts the policy does not know are left alone (granted outside vmbot). Runs at start-up
+   * and on every revoker pass; a VM whose host does not answer is retried on the next pass.
+   */
+  async reconcile(): Promise<number> {
+    const known = new Map(Object.entries(this.deps.policy().policy.users).flatMap(([id, u]) => (u.windowsAccount ? [[u.windowsAccount.toLowerCase(), id] as const] : [])));
+    if (!known.size) return 0;
+    const held = new Set(Object.values(this.deps.store.data.consoleGrants).filter((g) => g.status === 'active').map((g) => `${g.vm.id}|${g.account.toLowerCase()}`));
+    let vms: VmInfo[];
+    try {
+      vms = await this.deps.backend.list();
+    } catch {
+      return 0; // hosts down: the next pass tries again
+    }
+    let revoked = 0;
+    for (const vm of vms) {
+      let accounts: string[];
+      try {
+        accounts = await this.deps.backend.consoleAccess(ref(vm));
+      } catch {
+        continue;
+      }
+      for (const account of accounts) {
+        const user = known.get(account.toLowerCase());
+        if (!user || held.has(`${vm.id}|${account.toLowerCase()}`)) continue;
+        const base = { principal: SYSTEM.principal, user, channel: SYSTEM.channel, correlationId: `reconcile-${vm.id}`, operation: 'console.reconcile', vm: vm.name, host: vm.host };
+        const intent = await this.deps.audit.append({ ...base, kind: 'intent', reason: 'Hyper-V holds a console grant that vmbot has no record of (state lost or edited): revoking it', details: { account } });
+        try {
+          await this.deps.backend.revokeConsole(ref(vm), account);
+          await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { account } });
+          revoked++;
+        } catch (e) {
+          await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'failed', error: e instanceof Error ? e.message : String(e), reason: 'will retry on the next pass' });
+        }
+      }
+    }
+    return revoked;
+  }
+
+  /**
+   * The audit log is the authority on how long a grant lasts: an active grant whose expiresAt in
+   * state is later than its audited grant (state.json edited by hand), or that has no successful
+   * grant record in the audit log at all, is cut back to the audited expiry (or now) and the
+   * correction is audited. Start-up only: while vmbot runs, state lives in its memory.
+   */
+  async enforceAuditedExpiry(): Promise<number> {
+    const active = Object.values(this.deps.store.data.consoleGrants).filter((g) => g.status === 'active');
+    if (!active.length) return 0;
+    const audited = auditedExpiries(this.deps.audit.dir, new Set(active.map((g) => g.id)));
+    const now = this.deps.clock().toISOString();
+    let fixed = 0;
+    for (const g of active) {
+      const authority = audited.get(g.id) ?? null;
+      const until = authority ?? now;
+      if (Date.parse(g.expiresAt) <= Date.parse(until)) continue;
+      await this.deps.audit.append({
+        kind: 'event', principal: SYSTEM.principal, user: g.user, channel: SYSTEM.channel, correlationId: g.id, operation: 'console.expiry-corrected',
+        vm: g.vm.name, host: g.vm.host, outcome: 'ok',
+        reason: authority
+          ? `state.json says the grant lasts until ${g.expiresAt}, the audit log's grant record says ${authority}: the audit log wins`
+          : `state.json holds an active grant with no successful grant record in the audit log: ended now`,
+        details: { account: g.account, stateExpiresAt: g.expiresAt, auditedExpiresAt: authority },
+      });
+      await this.deps.store.update((d) => void (d.consoleGrants[g.id]!.expiresAt = until));
+      fixed++;
+    }
+    return fixed;
+  }
+
+  /**
    * Revoke every active grant past its expiry (also the ones that expired while vmbot was
    * down). A failed revoke stays active and is retried on the next pass.
    */
@@ -172,4 +247,25 @@ export function consoleLimits(policy: PolicyEvaluator, minutes?: number): string
   const { defaultMinutes, maxMinutes } = policy.policy.settings.console;
   const mins = minutes ?? defaultMinutes;
   return mins > maxMinutes ? `Console access lasts at most ${maxMinutes} minutes; you asked for ${mins}.` : null;
+}
+
+/** grant id -> expiresAt of its successful grant (the pipeline's result record), newest segments first. */
+function auditedExpiries(dir: string, ids: Set<string>): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const seg of listSegments(dir).reverse()) {
+    for (const line of readFileSync(seg.file, 'utf8').split('\n')) {
+      if (!line.includes('"result"')) continue;
+      let r: AuditRecord;
+      try {
+        r = JSON.parse(line) as AuditRecord;
+      } catch {
+        continue;
+      }
+      const data = (r.details as { data?: { grantId?: unknown; expiresAt?: unknown } } | null)?.data;
+      if (r.kind === 'result' && r.outcome === 'ok' && ids.has(r.correlationId) && data?.grantId === r.correlationId && typeof data.expiresAt === 'string')
+        found.set(r.correlationId, data.expiresAt);
+    }
+    if (found.size === ids.size) break;
+  }
+  return found;
 }
