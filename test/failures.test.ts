@@ -66,8 +66,9 @@ describe('a backend error while looking up the VM', () => {
   });
 
   test('a slow host: the lookup is bounded by VMBOT_ACTION_TIMEOUT_MS, failed and audited as a timeout', async () => {
-    const inv = inventoryFile({ hosts: { hv01: { latencyMs: 10_000 } }, vms: FIXTURE });
-    const app = await open({ VMBOT_SIM_INVENTORY: inv, VMBOT_ACTION_TIMEOUT_MS: '1000' });
+    const app = await open({ VMBOT_SIM_INVENTORY: inventoryFile(FIXTURE), VMBOT_ACTION_TIMEOUT_MS: '1000' });
+    // Slow from now on (as `hosts: {hv01: {latencyMs: 10000}}` in the inventory makes it from the start).
+    (app.backend as SimulatedHyperV).setHost('hv01', { latencyMs: 10_000 });
     const t0 = Date.now();
     const r = await app.say('alice', 'status web01');
     expect(Date.now() - t0).toBeLessThan(5000);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAudit } from '../src/audit/verify';
+import { dropDataLockAsIfCrashed } from '../src/state/lock';
 import { EXAMPLE_POLICY, openTestApp, tempDir, type TestApp } from './support/app';
 import { readAuditRecords } from './support/audit';
 import { CLI } from './support/cli';
@@ -59,9 +60,10 @@ describe('reconciliation after a crash between intent and result', () => {
     expect(simState(dataDir, 'web01')).toBe('Starting');
     jest.clearAllTimers();
     jest.useRealTimers();
-    // no close(): the process "died" here; the lock still names this pid. The OS would close
-    // its files: close the audit log's handle, or it is closed (with a warning) on GC.
+    // no close(): the process "died" here. The OS would close its files and drop its lock:
+    // close the audit log's handle (or it is closed, with a warning, on GC) and drop the lock.
     await crashed.audit.close();
+    dropDataLockAsIfCrashed(dataDir);
 
     const restarted = await openTestApp({ VMBOT_DATA_DIR: dataDir });
     cleanups.push(() => restarted.close());
