@@ -3,8 +3,8 @@
  *
  * Hyper-V (Windows Server 2008) defines 33 Authorization Manager operations that cannot be
  * created or changed; 2008 R2 added "Allow Virtual Machine Snapshot". Names are the exact AzMan
- * strings so a policy reads like the host's InitialStore.xml. The network names not quoted in
- * ../shared/reference/hyperv-powershell.md follow the Hyper-V Security Guide's operation table.
+ * strings so a policy reads like the host's InitialStore.xml; they follow the Hyper-V Security
+ * Guide's operation table.
  */
 export const SERVICE_OPERATIONS = ['Read Service Configuration', 'Reconfigure Service'] as const;
 
