@@ -3,25 +3,15 @@
  * audited, and (through a pseudo-terminal) the prompt redrawn after a background notice.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
-import { runLocalChat } from '../src/adapters/local/chat';
-import { appsClosedAfterEach, tempDir, type TestApp } from './support/app';
+import { appsClosedAfterEach, tempDir } from './support/app';
 import { readAuditRecords } from './support/audit';
+import { chatLines } from './support/local-chat';
 import { CLI } from './support/cli';
 import { policyVariant } from './support/policy';
 
 const open = appsClosedAfterEach();
 
-async function chat(app: TestApp, lines: string[], user = 'alice'): Promise<string[]> {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let out = '';
-  output.on('data', (b: Buffer) => (out += b.toString()));
-  const done = runLocalChat(app.pipeline, { user, input, output, notices: app.services.notices });
-  input.write(lines.map((l) => `${l}\n`).join(''));
-  await done;
-  return out.split('\n').filter(Boolean);
-}
+const chat = chatLines;
 
 describe('/as', () => {
   test.each(['/as', '/as ', '/as bob carol', '/as bad!name', '/as $(whoami)', '/asbob', '/AS', `/as ${'x'.repeat(65)}`])('"%s" answers with the usage line and keeps the user', async (form) => {

@@ -1,7 +1,6 @@
-import { PassThrough } from 'node:stream';
-import { runLocalChat } from '../src/adapters/local/chat';
 import { EXAMPLE_POLICY, openTestApp, tempDir, type TestApp } from './support/app';
 import { vmbot } from './support/cli';
+import { chatLines } from './support/local-chat';
 
 let app: TestApp;
 beforeEach(async () => {
@@ -9,17 +8,7 @@ beforeEach(async () => {
 });
 afterEach(() => app.cleanup());
 
-/** Run a chat session over in-memory streams; input stays open so only /quit can end it. */
-async function chat(lines: string[], user = 'alice'): Promise<string[]> {
-  const input = new PassThrough();
-  const output = new PassThrough();
-  let out = '';
-  output.on('data', (b: Buffer) => (out += b.toString()));
-  const done = runLocalChat(app.pipeline, { user, input, output, notices: app.services.notices });
-  input.write(lines.map((l) => `${l}\n`).join(''));
-  await done;
-  return out.split('\n').filter(Boolean);
-}
+const chat = (lines: string[], user = 'alice') => chatLines(app, lines, user);
 
 describe('local chat', () => {
   test('start web01 prints the progress line, then "web01 is running."', async () => {
