@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { listSegments } from '../src/audit/segments';
 import { acquireDataLock } from '../src/state/lock';
 import { EXAMPLE_POLICY, tempDir } from './support/app';
-import { CLI, vmbot } from './support/cli';
+import { CLI, vmbot, envWithoutVmbot } from './support/cli';
 
 const NO_STACK = /\n\s+at .+\(?.*:\d+:\d+\)?/;
 
@@ -269,7 +269,7 @@ describe('configuration and locking', () => {
 
   test('a second process on a locked data dir gets a clear "in use by another vmbot (pid …)" error and exit 5', async () => {
     const { dir, env: e } = env();
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const base = envWithoutVmbot();
     const first = spawn(process.execPath, [CLI], { env: { ...base, ...e, VMBOT_SIM_LATENCY_MS: '0' }, stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       let out = '';

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appsClosedAfterEach, tempDir } from './support/app';
 import { readAuditRecords } from './support/audit';
 import { chatLines } from './support/local-chat';
-import { CLI } from './support/cli';
+import { CLI, envWithoutVmbot } from './support/cli';
 import { policyVariant } from './support/policy';
 
 const open = appsClosedAfterEach();
@@ -55,7 +55,7 @@ const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).statu
     // Requests expire after ~1 s and the background pass runs every 200 ms: a notice arrives while idle.
     const policy = policyVariant((p) => void (p.settings = { ...p.settings, requests: { expireHours: 0.0003 } }));
     const child = spawn('script', ['-qfec', `${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)}`, '/dev/null'], {
-      env: { ...process.env, VMBOT_DATA_DIR: dir, VMBOT_POLICY: policy, VMBOT_SIM_LATENCY_MS: '0', VMBOT_REVOKER_INTERVAL_MS: '200', TERM: 'xterm', COLUMNS: '200' },
+      env: { ...envWithoutVmbot(), VMBOT_DATA_DIR: dir, VMBOT_POLICY: policy, VMBOT_SIM_LATENCY_MS: '0', VMBOT_REVOKER_INTERVAL_MS: '200', TERM: 'xterm', COLUMNS: '200' },
       stdio: ['pipe', 'pipe', 'pipe'],
       detached: true, // its own process group, so the test can end script and the chat together
     });
@@ -98,7 +98,7 @@ describe('npm start', () => {
     // jest's global setup has just built dist/: the build is current.
     const r = spawnSync(process.execPath, [require.resolve('../tools/start.js')], {
       input: '/quit\n', encoding: 'utf8', timeout: 30_000,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_'))), VMBOT_DATA_DIR: tempDir() },
+      env: { ...envWithoutVmbot(), VMBOT_DATA_DIR: tempDir() },
     });
     expect(r.status).toBe(0);
     expect(r.stderr).not.toContain('Building');

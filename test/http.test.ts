@@ -4,7 +4,7 @@ import { Outbox } from '../src/workflows/outbox';
 import type { Reply } from '../src/core/types';
 import { readAuditRecords } from './support/audit';
 import { EXAMPLE_POLICY, tempDir } from './support/app';
-import { CLI } from './support/cli';
+import { CLI, envWithoutVmbot } from './support/cli';
 import { ProbeFrontEnd, serversStoppedAfterEach, until } from './support/server';
 import { verifyAudit } from '../src/audit/verify';
 import { join } from 'node:path';
@@ -146,7 +146,7 @@ describe('shutdown', () => {
 
   test('the vmbot process exits 0 on SIGTERM with the HTTP host up, and logs at VMBOT_LOG_LEVEL', async () => {
     const dir = tempDir();
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const base = envWithoutVmbot();
     const child = spawn(process.execPath, [CLI], {
       env: { ...base, VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_SIM_LATENCY_MS: '0', VMBOT_HTTP_PORT: '0', VMBOT_LOG_LEVEL: 'info' },
       stdio: ['pipe', 'pipe', 'pipe'],

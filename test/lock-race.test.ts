@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { verifyAudit } from '../src/audit/verify';
 import { EXAMPLE_POLICY, tempDir } from './support/app';
 import { readAuditRecords } from './support/audit';
+import { envWithoutVmbot } from './support/cli';
 
 // Issue 7 item 1, the must-show: 41 processes released at one barrier against one data
 // directory, 20 rounds. Each round exactly one of them holds the directory and serves; every
@@ -64,7 +65,7 @@ describe('one writer per data directory, under a barrier start', () => {
 
   test(`${CONTENDERS} processes × ${ROUNDS} rounds (+1 through the real CLI): exactly one serves each round, the others are refused with exit code ${EXIT_LOCKED} and one message, the chain verifies`, async () => {
     const dir = tempDir('vmbot-race-');
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const base = envWithoutVmbot();
     const env = { ...base, VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_SIM_LATENCY_MS: '0', VMBOT_HTTP_PORT: '0' };
     const refusal = new RegExp(`^The data directory ${escape(dir)} is in use by another vmbot( \\(pid \\d+ on .+, since .+ UTC\\))?: one data directory has one writer\\. Stop that one first, or set VMBOT_DATA_DIR to another directory\\.$`);
     cs = Array.from({ length: CONTENDERS }, () => contend(env));

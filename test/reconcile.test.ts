@@ -5,7 +5,7 @@ import { verifyAudit } from '../src/audit/verify';
 import { dropDataLockAsIfCrashed } from '../src/state/lock';
 import { EXAMPLE_POLICY, openTestApp, tempDir, type TestApp } from './support/app';
 import { readAuditRecords } from './support/audit';
-import { CLI } from './support/cli';
+import { CLI, envWithoutVmbot } from './support/cli';
 
 const immediate = () => new Promise<void>((r) => setImmediate(r));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -82,7 +82,7 @@ describe('reconciliation after a crash between intent and result', () => {
   test('real crash: SIGKILL of `vmbot exec` mid-start is reconciled on the next start-up', async () => {
     const dataDir = tempDir();
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const env = envWithoutVmbot();
     const child = spawn(process.execPath, [CLI, 'exec', '--as', 'local:alice', '--', 'start web01'], {
       env: { ...env, VMBOT_DATA_DIR: dataDir, VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_SIM_LATENCY_MS: '600000' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/core/config';
 import { VmbotError } from '../src/core/errors';
 import { EXAMPLE_POLICY, tempDir } from './support/app';
-import { CLI, vmbot } from './support/cli';
+import { CLI, vmbot, envWithoutVmbot } from './support/cli';
 
 // Issue 7 item 9: configuration mistakes stop start-up with one clear message: no silent
 // default for an empty setting, no stack trace, no hang.
@@ -41,7 +41,7 @@ describe('empty settings are mistakes, not defaults', () => {
 
   test('from the command line: VMBOT_DATA_DIR= (an unset variable substituted) stops start-up, nothing is written to ./data', () => {
     const cwd = tempDir();
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const base = envWithoutVmbot();
     const r = spawnSync(process.execPath, [CLI, 'exec', '--as', 'local:alice', '--', 'whoami'], { cwd, env: { ...base, VMBOT_DATA_DIR: '', VMBOT_POLICY: EXAMPLE_POLICY }, encoding: 'utf8', timeout: 30_000 });
     expectOneMessage({ code: r.status, stdout: r.stdout, stderr: r.stderr }, /VMBOT_DATA_DIR: is set but empty/);
     expect(spawnSync('ls', [cwd], { encoding: 'utf8' }).stdout).toBe('');
@@ -74,7 +74,7 @@ describe('a data directory vmbot cannot use stops start-up with one message', ()
   nobody('not writable for the account vmbot runs as (a service account without rights on it)', () => {
     const dir = tempDir();
     chmodSync(dir, 0o755); // root's; the service account (nobody) may read it, not write it
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const base = envWithoutVmbot();
     const r = spawnSync(process.execPath, [CLI, 'exec', '--as', 'local:alice', '--', 'whoami'], {
       env: { ...base, HOME: '/tmp', VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_SIM_LATENCY_MS: '0' },
       encoding: 'utf8', timeout: 30_000, uid: 65534, gid: 65534,

@@ -13,7 +13,7 @@ import type { AuditRecord } from '../src/audit/record';
 import { CookieSigner, setCookie } from '../src/web/session';
 import { principalFrom } from '../src/web/index';
 import { EXAMPLE_POLICY, REPO, tempDir } from './support/app';
-import { CLI, vmbot } from './support/cli';
+import { CLI, vmbot, envWithoutVmbot } from './support/cli';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'test', 'artifacts');
@@ -118,7 +118,7 @@ describeBrowser('web view in Chromium, signed in through OpenID Connect', () => 
     base = `http://127.0.0.1:${botPort}`;
     issuer = `http://127.0.0.1:${idpPort}`;
     idp = (await startChild([join(REPO, 'test', 'support', 'oidc-idp.mjs'), String(idpPort), `${base}/audit/callback`, CLIENT.id, CLIENT.secret], { ...process.env }, /^ready /m, 'oidc-provider')).child;
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VMBOT_')));
+    const clean = envWithoutVmbot();
     const started = await startChild([CLI], {
       ...clean, ...env, VMBOT_SIM_LATENCY_MS: '0', VMBOT_HTTP_HOST: '127.0.0.1', VMBOT_HTTP_PORT: String(botPort), VMBOT_PUBLIC_URL: base,
       VMBOT_OIDC_ISSUER: issuer, VMBOT_OIDC_CLIENT_ID: CLIENT.id, VMBOT_OIDC_CLIENT_SECRET: CLIENT.secret,
