@@ -6,9 +6,9 @@ module.exports = {
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }] },
   transformIgnorePatterns: ['/node_modules/(?!(lowdb|steno)/)'],
   testTimeout: 30000,
-  // The PowerShell backend suite leaves a handle open after its last test (a replaced pwsh session
-  // in the pool's kill/timeout tests); on a 2-core machine jest runs in band, so it would never
-  // exit. Exit once the run is reported; the open handle is a test-teardown leak, not product code.
+  // The PowerShell backend suite leaves a handle open after its last test (seen in CI, where it
+  // runs on pwsh and the engine host; not yet traced); on a 2-core machine jest runs in band, so
+  // it would never exit. Exit once the run is reported; the leak is in test teardown.
   forceExit: true,
   globalSetup: '<rootDir>/test/support/global-setup.js',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
