@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXAMPLE_POLICY } from './support/app';
 import { readAuditRecords } from './support/audit';
-import { activities, AAD, personalChatId, startTeamsRig, TENANT, type TeamsRig } from './support/teams';
+import { activities, AAD, personalChatId, startTeamsRig, TENANT, walk, type TeamsRig } from './support/teams';
 import type { SentActivity } from './support/teams-connector';
 
 let rig: TeamsRig;
@@ -16,15 +16,6 @@ afterEach(() => rig.close());
 
 const cardOf = (m: SentActivity | undefined) => m?.activity.attachments?.[0]?.content;
 const audit = () => readAuditRecords(rig.app.config.VMBOT_DATA_DIR);
-/** Every element of a card, depth first. */
-function walk(node: unknown, out: Record<string, any>[] = []): Record<string, any>[] {
-  if (Array.isArray(node)) node.forEach((n) => walk(n, out));
-  else if (node && typeof node === 'object') {
-    out.push(node as Record<string, any>);
-    for (const v of Object.values(node)) walk(v, out);
-  }
-  return out;
-}
 /** The data a card's button (by title) sends, as Action.Execute carries it. */
 const button = (card: unknown, title: RegExp) => walk(card).find((e) => e.type === 'Action.Execute' && title.test(e.title))!;
 const cardText = (card: unknown) => walk(card).filter((e) => e.type === 'TextBlock' || e.type === 'FactSet').map((e) => e.text ?? JSON.stringify(e.facts)).join(' ');

@@ -1,18 +1,10 @@
 import { COMMAND_VERB, escapeCardText, readButton, readRefresh, REFRESH_VERB, renderCard, wantsCard, type ReplyAction } from '../src/adapters/teams/cards';
 import type { Reply } from '../src/core/types';
 import { appsClosedAfterEach, collectNotices } from './support/app';
+import { walk } from './support/teams';
 
 const open = appsClosedAfterEach();
 
-/** Every element of a card (body, nested containers, show-cards), depth first. */
-function walk(node: unknown, out: Record<string, any>[] = []): Record<string, any>[] {
-  if (Array.isArray(node)) node.forEach((n) => walk(n, out));
-  else if (node && typeof node === 'object') {
-    out.push(node as Record<string, any>);
-    for (const v of Object.values(node)) walk(v, out);
-  }
-  return out;
-}
 const ofType = (card: unknown, type: string) => walk(card).filter((e) => e.type === type);
 const texts = (card: unknown) => ofType(card, 'TextBlock').map((t) => t.text as string);
 

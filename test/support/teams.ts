@@ -117,3 +117,13 @@ export async function startTeamsRig(opts: { settings?: TeamsSettings; options?: 
     },
   };
 }
+
+/** Every element of an Adaptive Card (body, nested containers, show-cards), depth first. */
+export function walk(node: unknown, out: Record<string, any>[] = []): Record<string, any>[] {
+  if (Array.isArray(node)) node.forEach((n) => walk(n, out));
+  else if (node && typeof node === 'object') {
+    out.push(node as Record<string, any>);
+    for (const v of Object.values(node)) walk(v, out);
+  }
+  return out;
+}
