@@ -158,7 +158,8 @@ describe('new-VM requests', () => {
     first.backend.create = () => ((creating = true), new Promise(() => undefined));
     void first.say('carol', `approve ${requestId(approved)}`);
     // The crash point: New-VM was called, so its intent is on disk; nothing after it ran.
-    for (let i = 0; i < 10_000 && !creating; i++) await new Promise<void>((r) => setImmediate(r));
+    // (Date is real; state and audit reach the disk on the thread pool, so wait on time, not turns.)
+    for (const end = Date.now() + 20_000; !creating && Date.now() < end; ) await new Promise<void>((r) => setImmediate(r));
     expect(first.audit.openIntents().some((i) => i.operation === 'Create Virtual Machine')).toBe(true);
     // The process dies: its timers stop and the OS closes its files and drops its lock (no close()).
     jest.clearAllTimers();

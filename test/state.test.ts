@@ -1,5 +1,6 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { durableJsonAdapter } from '../src/state/json-adapter';
 import { StateStore } from '../src/state/store';
 import { tempDir } from './support/app';
 
@@ -74,5 +75,37 @@ describe('state store', () => {
     expect(err!.message).toMatch(/damaged/);
     expect(err!.message).toContain(file);
     expect(err!.message).toContain('consoleGrants.g1');
+  });
+
+  // The simulator writes its file from concurrent operations through the same adapter.
+  describe('durable JSON adapter', () => {
+    test('overlapping writes never collide: each resolves with its change on disk, no temp file left', async () => {
+      const dir = tempDir();
+      const file = join(dir, 'sim.json');
+      const adapter = durableJsonAdapter<{ n: number[] }>(file, (v) => v as { n: number[] });
+      const data = { n: [] as number[] };
+      await Promise.all(
+        Array.from({ length: 40 }, async (_, i) => {
+          data.n.push(i);
+          await adapter.write(data);
+          // Once this write resolved, the file holds at least every change made before it.
+          const onDisk = JSON.parse(readFileSync(file, 'utf8')) as { n: number[] };
+          expect(onDisk.n.slice(0, i + 1)).toEqual(Array.from({ length: i + 1 }, (_, k) => k));
+        }),
+      );
+      expect(await adapter.read()).toEqual({ n: Array.from({ length: 40 }, (_, k) => k) });
+      expect(readdirSync(dir)).toEqual(['sim.json']);
+    });
+
+    test('a write that cannot reach the disk fails its callers, and the next write succeeds', async () => {
+      const dir = tempDir();
+      const file = join(dir, 'state.json');
+      mkdirSync(file); // a directory where the file should be: the rename over it fails
+      const adapter = durableJsonAdapter<{ v: number }>(file, (v) => v as { v: number });
+      await expect(adapter.write({ v: 1 })).rejects.toThrow();
+      rmdirSync(file);
+      await adapter.write({ v: 2 });
+      expect(await adapter.read()).toEqual({ v: 2 });
+    });
   });
 });

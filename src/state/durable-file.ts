@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -13,6 +14,35 @@ export function writeFileDurable(file: string, data: string): void {
   writeSynced(tmp, 'w', data);
   renameSync(tmp, file);
   fsyncDir(dir);
+}
+
+/**
+ * writeFileDurable off the event loop: the same temp + fsync + rename + directory fsync, with the
+ * writes and fsyncs on libuv's thread pool, so a server keeps answering (acking Slack within its
+ * 3 s) while state reaches the disk. Callers must not run two for one file at once (same temp name).
+ */
+export async function writeFileDurableAsync(file: string, data: string): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  try {
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // As fsyncDir: some filesystems refuse fsync on directories; the rename is still atomic there.
+  }
 }
 
 /** Append to a file (owner-only when created) and fsync before returning: the line survives power loss. */

@@ -109,12 +109,18 @@ export class SlackFrontEnd implements FrontEnd {
   async stop(): Promise<void> {
     if (this.s.appToken) await this.app?.stop().catch(() => undefined);
     // Answers still being delivered (response_url, chat.postMessage) finish before the process ends.
-    await Promise.allSettled([...this.pending]);
+    await this.settled();
+  }
+
+  /** Resolves once all work started after an ack (pipeline runs, replies) has finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
   /** Run `work` after the ack, tracked for shutdown; errors go to the log, never to Bolt. */
   private later(what: string, work: () => Promise<unknown>): void {
-    const p = work().catch((e) => this.ctx.log.error({ what, error: slackError(e) }, 'Slack delivery failed'));
+    // Started after the I/O already waiting (other requests to ack) has been handled.
+    const p = new Promise<void>((r) => setImmediate(r)).then(work).catch((e) => this.ctx.log.error({ what, error: slackError(e) }, 'Slack delivery failed'));
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
