@@ -103,13 +103,13 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     // After recovery, so the records start-up wrote are indexed too.
     const auditIndex = await AuditIndex.open(audit.dir, auditIndexFile(config.VMBOT_DATA_DIR));
     opened.push(auditIndex);
-    const notices = new Notices();
+    const notices = new Notices(store, clock);
     const log = opts.log ?? silentLogger();
     // Subscribed before start-up recovery, so its notices (expired requests, revoked grants)
-    // wait in the outbox until a front-end is up.
+    // wait in the outbox until a front-end is up. They are in state already (written in the
+    // workflow step's own update): the outbox only delivers them.
     const outbox = new Outbox({ log: log.child({ component: 'outbox' }), store });
-    notices.subscribe((n) => void outbox.enqueue(n));
-    notices.subscribeUpdates(({ topic, reply }) => outbox.update(topic, reply));
+    notices.deliverThrough(outbox);
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
     const auditReader = new AuditReader({ index: auditIndex, policy: () => evaluator, audit });
     const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices, auditReader };

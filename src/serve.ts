@@ -7,6 +7,7 @@ import type { Delivery, Reply, RequestInput } from './core/types';
 import { HttpHost } from './http/host';
 import { acquireDataLock } from './state/lock';
 import type { Logger } from './log/logger';
+import type { NoticeSink } from './workflows/outbox';
 
 export interface ServeOptions extends AppOptions {
   log: Logger;
@@ -114,6 +115,7 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
   };
 
   try {
+    const sinks: NoticeSink[] = [];
     for (const f of frontEnds) {
       const ctx: FrontEndContext = {
         http: {
@@ -127,9 +129,11 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
       };
       await f.start(ctx);
       started.push(f);
-      if (f.deliverNotice) theApp.outbox.attach({ name: f.name, deliverNotice: f.deliverNotice.bind(f), updateNotice: f.updateNotice?.bind(f) });
+      if (f.deliverNotice) sinks.push({ name: f.name, deliverNotice: f.deliverNotice.bind(f), updateNotice: f.updateNotice?.bind(f) });
       log.info({ frontEnd: f.name }, `${f.name} started`);
     }
+    // Together, once all are up: what start-up raised then reaches every front-end, not only the first.
+    if (sinks.length) theApp.outbox.attach(...sinks);
   } catch (e) {
     await server.stop().catch(() => undefined);
     throw e;

@@ -54,13 +54,18 @@ export const IdempotencyEntrySchema = z.object({
   state: z.enum(['running', 'done']).optional(),
 });
 
-/** A notice not yet delivered everywhere (the outbox survives a restart). */
+/**
+ * A notice not yet delivered everywhere (the outbox survives a restart). Written in the same
+ * state update as the workflow step that raised it.
+ */
 export const OutboxEntrySchema = z.object({
   id: z.string(),
   at: z.string(),
+  /** `update`: replace every message sent under `notice.topic` with `notice.reply` (absent in older state files: a notice). */
+  kind: z.enum(['notice', 'update']).optional(),
   /** The Notice (to, reply, topic); validated as a notice when it was raised. */
   notice: z.record(z.string(), z.unknown()),
-  /** `<front-end>:<user>` pairs already delivered, so a restart never sends one twice. */
+  /** `<front-end>:<user>` pairs already delivered (updates: `<front-end>:<user>:<ref>`), so a restart never sends one twice. */
   done: z.array(z.string()),
 });
 

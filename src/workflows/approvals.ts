@@ -6,6 +6,7 @@ import { named } from '../policy/schema';
 import type { VmInfo } from '../hyperv/backend';
 import type { ApprovalRequest } from '../state/schema';
 import { fmtTime, SYSTEM, type Actor, type WorkflowDeps } from './deps';
+import type { NoticeWriter } from './notices';
 import { queryAudit } from '../audit/query';
 import { joinAnd, plural } from '../core/text';
 
@@ -34,6 +35,7 @@ const snapshot = (r: ApprovalRequest): ApprovalRequest => structuredClone(r);
 
 /** All a requester learns of a request closed because its name is taken (issue 7: no existence oracle). */
 const NOT_FULFILLED = 'could not be fulfilled';
+const collisionWhy = (r: ApprovalRequest) => `a VM named ${r.name} already exists on Hyper-V`;
 const notFulfilledText = (r: ApprovalRequest) => `Your request ${r.id} for ${r.name} ${NOT_FULFILLED} and is closed; nothing was created.`;
 
 /**
@@ -73,7 +75,8 @@ export class Approvals {
       scope: template.scope, host, reason: r.reason, required: template.approvals, createdAt: now.toISOString(),
       expiresAt: expiresAt.toISOString(), status: 'pending', approvals: [],
     };
-    await this.deps.store.update((d) => {
+    const approvers = policy.usersWith('Approve Virtual Machine Request', template.scope).filter((u) => u !== identity.id);
+    await this.deps.notices.step((d, out) => {
       const all = Object.values(d.approvals);
       // Only requests in scopes the requester may request in: another scope's request for the
       // same name is not theirs to learn of (if both are approved, the second one collides).
@@ -83,10 +86,9 @@ export class Approvals {
       if (quota !== undefined && mine >= quota)
         throw new VmbotError('denied', `You have reached your quota of ${quota} VMs in ${template.scope} (open requests and VMs created through vmbot).`);
       d.approvals[req.id] = req;
+      out.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`, taken.taken), topic: topicOf(req.id) });
     });
-    const approvers = policy.usersWith('Approve Virtual Machine Request', template.scope).filter((u) => u !== identity.id);
     await this.event(actor, req, 'request.notify', 'ok', `approvers notified: ${approvers.join(', ') || 'none'}`, { to: approvers, ...(taken.taken ? { nameTaken: true } : {}) });
-    await this.deps.notices.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`, taken.taken), topic: topicOf(req.id) });
     const who = approvers.length ? `${approvers.join(', ')}` : 'nobody (no approver holds this scope: ask a platform admin)';
     return {
       status: 'pending',
@@ -108,20 +110,27 @@ export class Approvals {
       }
     }
     const at = this.now();
-    const step = await this.deps.store.update((d): ApproveStep => {
+    // The notices of each outcome are written in the same update as the outcome itself.
+    const step = await this.deps.notices.step((d, out): ApproveStep => {
       const cur = d.approvals[id];
       if (!cur) return { kind: 'missing' };
       if (cur.status === 'pending' && Date.parse(cur.expiresAt) <= at.getTime()) {
         cur.status = 'expired';
         cur.decidedAt = at.toISOString();
+        this.raiseExpired(out, cur);
         return { kind: 'expired', req: snapshot(cur) };
       }
       if (cur.status !== 'pending') return { kind: 'closed', req: snapshot(cur) };
       if (cur.approvals.some((a) => a.user === identity.id)) return { kind: 'again', req: snapshot(cur) };
       cur.approvals.push({ user: identity.id, at: at.toISOString() });
-      if (cur.approvals.length < cur.required) return { kind: 'recorded', req: snapshot(cur) };
+      if (cur.approvals.length < cur.required) {
+        const left = cur.required - cur.approvals.length;
+        out.send({ to: [cur.requester], reply: { status: 'pending', text: `${identity.id} approved your request ${id} for ${cur.name}; ${plural(left, 'more approval')} needed.` } });
+        return { kind: 'recorded', req: snapshot(cur) };
+      }
       cur.status = 'approved';
       cur.decidedAt = at.toISOString();
+      out.update(topicOf(id), this.decidedReply(cur, `approved by ${cur.approvals.map((a) => a.user).join(', ')} at ${fmtTime(cur.decidedAt)}`));
       return { kind: 'final', req: snapshot(cur) };
     });
     switch (step.kind) {
@@ -129,8 +138,6 @@ export class Approvals {
         throw new VmbotError('usage', `There is no request ${id}.`);
       case 'expired':
         await this.event(SYSTEM, step.req, 'request.expire', 'ok', 'expired before approval');
-        await this.decided(step.req, `expired ${fmtTime(step.req.decidedAt!)} before it was approved`);
-        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'failed', text: `Your request ${id} for ${step.req.name} expired before it was approved.` } });
         throw new VmbotError('conflict', `Request ${id} has expired; nothing was created.`);
       case 'closed':
         throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(step.req)}; nothing more to decide.`);
@@ -139,12 +146,10 @@ export class Approvals {
       case 'recorded': {
         await this.event(actor, step.req, 'request.approval', 'pending', `approval ${step.req.approvals.length} of ${step.req.required}`);
         const left = step.req.required - step.req.approvals.length;
-        await this.deps.notices.send({ to: [step.req.requester], reply: { status: 'pending', text: `${identity.id} approved your request ${id} for ${step.req.name}; ${plural(left, 'more approval')} needed.` } });
         return { status: 'pending', text: `Approval recorded for ${id} (${step.req.approvals.length} of ${step.req.required}). It needs ${plural(left, 'more approval')} from another approver.`, data: { requestId: id, status: 'pending' } };
       }
       case 'final':
         await this.event(actor, step.req, 'request.approval', 'ok', `final approval (${step.req.required} of ${step.req.required})`);
-        await this.decided(step.req, `approved by ${step.req.approvals.map((a) => a.user).join(', ')} at ${fmtTime(step.req.decidedAt!)}`);
         return this.createVm(step.req, actor);
     }
   }
@@ -153,17 +158,17 @@ export class Approvals {
     const req = this.deps.store.data.approvals[id];
     this.checkDecider(identity, req, id, 'deny');
     const at = this.now().toISOString();
-    const { ok, req: latest } = await this.deps.store.update((d) => {
+    const { ok, req: latest } = await this.deps.notices.step((d, out) => {
       const cur = d.approvals[id];
       if (!cur) throw new VmbotError('usage', `There is no request ${id}.`);
       if (cur.status !== 'pending') return { ok: false, req: snapshot(cur) };
       Object.assign(cur, { status: 'denied', deniedBy: identity.id, denyReason: reason, decidedAt: at });
+      out.update(topicOf(id), this.decidedReply(cur, `denied by ${identity.id} at ${fmtTime(at)}: ${reason}`));
+      out.send({ to: [cur.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${cur.name}: ${reason}` } });
       return { ok: true, req: snapshot(cur) };
     });
     if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(latest)}; nothing more to decide.`);
     await this.event(actor, latest, 'request.deny', 'ok', reason);
-    await this.decided(latest, `denied by ${identity.id} at ${fmtTime(at)}: ${reason}`);
-    await this.deps.notices.send({ to: [latest.requester], reply: { status: 'denied', text: `${identity.id} denied your request ${id} for ${latest.name}: ${reason}` } });
     return { status: 'done', text: `Request ${id} for ${latest.name} denied. ${latest.requester} has been told.`, data: { requestId: id, status: 'denied' } };
   }
 
@@ -235,16 +240,16 @@ export class Approvals {
     const r = this.deps.store.data.approvals[id];
     if (!r || r.requester !== identity.id) throw new VmbotError('usage', `There is no request ${id} of yours. Type "requests" for yours.`);
     const at = this.now().toISOString();
-    const { ok, req: latest } = await this.deps.store.update((d) => {
+    const approvers = this.policy.usersWith('Approve Virtual Machine Request', r.scope).filter((u) => u !== identity.id);
+    const { ok, req: latest } = await this.deps.notices.step((d, out) => {
       const cur = d.approvals[id]!;
       if (cur.status !== 'pending') return { ok: false, req: snapshot(cur) };
       Object.assign(cur, { status: 'cancelled', decidedAt: at });
+      out.send({ to: approvers, reply: { status: 'done', text: `${identity.id} withdrew request ${id} for ${cur.name}; nothing to decide.`, data: { requestId: id, status: 'cancelled' } } });
       return { ok: true, req: snapshot(cur) };
     });
     if (!ok) throw new VmbotError('conflict', `Request ${id} is already ${this.outcomeOf(latest)}; it can no longer be withdrawn.`);
-    const approvers = this.policy.usersWith('Approve Virtual Machine Request', latest.scope).filter((u) => u !== identity.id);
     await this.event(actor, latest, 'request.cancel', 'ok', 'withdrawn by the requester', { to: approvers });
-    await this.deps.notices.send({ to: approvers, reply: { status: 'done', text: `${identity.id} withdrew request ${id} for ${latest.name}; nothing to decide.`, data: { requestId: id, status: 'cancelled' } } });
     return { status: 'done', text: `Request ${id} for ${latest.name} withdrawn. It no longer counts against your quota.`, data: { requestId: id, status: 'cancelled' } };
   }
 
@@ -292,21 +297,18 @@ export class Approvals {
   /** Pending requests past their time become expired; the requester is told. */
   async expireDue(): Promise<number> {
     const now = this.now();
-    const expired = await this.deps.store.update((d) => {
+    const expired = await this.deps.notices.step((d, notices) => {
       const out: ApprovalRequest[] = [];
       for (const r of Object.values(d.approvals))
         if (r.status === 'pending' && Date.parse(r.expiresAt) <= now.getTime()) {
           r.status = 'expired';
           r.decidedAt = now.toISOString();
+          this.raiseExpired(notices, r);
           out.push(snapshot(r));
         }
       return out;
     });
-    for (const r of expired) {
-      await this.event(SYSTEM, r, 'request.expire', 'ok', `not approved by ${fmtTime(r.expiresAt)}`);
-      await this.decided(r, `expired ${fmtTime(r.decidedAt!)} before it was approved`);
-      await this.deps.notices.send({ to: [r.requester], reply: { status: 'failed', text: `Your request ${r.id} for ${r.name} expired before it was approved.` } });
-    }
+    for (const r of expired) await this.event(SYSTEM, r, 'request.expire', 'ok', `not approved by ${fmtTime(r.expiresAt)}`);
     return expired.length;
   }
 
@@ -351,19 +353,19 @@ export class Approvals {
    */
   private async closeOnCollision(actor: Actor, id: string, vm: VmInfo | null): Promise<Reply | null> {
     const at = this.now().toISOString();
-    const closed = await this.deps.store.update((d) => {
+    const closed = await this.deps.notices.step((d, out) => {
       const cur = d.approvals[id];
       if (!cur || (cur.status !== 'pending' && cur.status !== 'approved')) return null;
       Object.assign(cur, { status: 'failed', error: NOT_FULFILLED, decidedAt: at });
+      out.update(topicOf(id), this.decidedReply(cur, `could not be fulfilled: ${collisionWhy(cur)}`));
+      out.send({ to: [cur.requester], reply: { status: 'failed', text: notFulfilledText(cur), data: { requestId: id, status: 'failed' } } });
       return snapshot(cur);
     });
     if (!closed) return null;
-    const why = `a VM named ${closed.name} already exists on Hyper-V`;
+    const why = collisionWhy(closed);
     await this.event(actor, closed, 'request.collision', 'failed', `${why}; the request cannot be fulfilled`, {
       existing: vm ? { id: vm.id, name: vm.name, host: vm.host } : 'on more than one host',
     });
-    await this.decided(closed, `could not be fulfilled: ${why}`);
-    await this.deps.notices.send({ to: [closed.requester], reply: { status: 'failed', text: notFulfilledText(closed), data: { requestId: id, status: 'failed' } } });
     return {
       status: 'invalid', code: 'conflict',
       text: `Request ${id} cannot be fulfilled: ${why}. The request is closed and nothing was created or changed. ${closed.requester} has been told only that it could not be fulfilled.`,
@@ -393,18 +395,22 @@ export class Approvals {
     const intent = await this.deps.audit.append({ ...base, kind: 'intent', decision: 'allow', reason: `approved by ${req.approvals.map((a) => a.user).join(', ')}`, details: { spec } });
     try {
       const vm = await this.deps.backend.create(spec);
-      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'created', vm: { id: vm.id, name: vm.name, host: vm.host } }));
+      await this.deps.notices.step((d, out) => {
+        Object.assign(d.approvals[req.id]!, { status: 'created', vm: { id: vm.id, name: vm.name, host: vm.host } });
+        out.send({ to: [req.requester], reply: { status: 'done', text: `${joinAnd(req.approvals.map((a) => a.user))} approved your request ${req.id}: your VM ${vm.name} (${req.template}) was created on ${vm.host} and is off. Type "start ${vm.name}" to boot it.`, data: { requestId: req.id, status: 'created', vm: vm.name } } });
+      });
       await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { vm: { id: vm.id, name: vm.name, host: vm.host } } });
-      await this.deps.notices.send({ to: [req.requester], reply: { status: 'done', text: `${joinAnd(req.approvals.map((a) => a.user))} approved your request ${req.id}: your VM ${vm.name} (${req.template}) was created on ${vm.host} and is off. Type "start ${vm.name}" to boot it.`, data: { requestId: req.id, status: 'created', vm: vm.name } } });
       return { status: 'done', text: `Approved ${req.id}: ${vm.name} created on ${vm.host} from ${req.template}. ${req.requester} has been told.`, data: { requestId: req.id, status: 'created', vm: vm.name } };
     } catch (e) {
       const err = e instanceof VmbotError ? e : new VmbotError('failed', 'Hyper-V could not create the VM.', String(e));
       // A VM of that name appeared since the approval check (maybe one the requester cannot
       // see): the requester learns only that the request could not be fulfilled.
       const taken = err.code === 'already_exists' || err.code === 'ambiguous';
-      await this.deps.store.update((d) => void Object.assign(d.approvals[req.id]!, { status: 'failed', error: taken ? NOT_FULFILLED : err.message }));
+      await this.deps.notices.step((d, out) => {
+        Object.assign(d.approvals[req.id]!, { status: 'failed', error: taken ? NOT_FULFILLED : err.message });
+        out.send({ to: [req.requester], reply: { status: 'failed', text: taken ? notFulfilledText(req) : `Your request ${req.id} was approved, but creating ${req.name} failed: ${err.message}` } });
+      });
       await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'failed', error: `${err.code}: ${err.detail ?? err.message}` });
-      await this.deps.notices.send({ to: [req.requester], reply: { status: 'failed', text: taken ? notFulfilledText(req) : `Your request ${req.id} was approved, but creating ${req.name} failed: ${err.message}` } });
       throw err;
     }
   }
@@ -441,18 +447,24 @@ export class Approvals {
     ];
   }
 
+  /** Expired before approval: every approver's card says so, and the requester is told. */
+  private raiseExpired(out: NoticeWriter, r: ApprovalRequest): void {
+    out.update(topicOf(r.id), this.decidedReply(r, `expired ${fmtTime(r.decidedAt!)} before it was approved`));
+    out.send({ to: [r.requester], reply: { status: 'failed', text: `Your request ${r.id} for ${r.name} expired before it was approved.` } });
+  }
+
   /**
-   * Replace every approver's card for the request with its outcome: who decided and when, and
-   * no buttons left to click.
+   * What every approver's card for the request is replaced with: its outcome, who decided and
+   * when, and no buttons left to click.
    */
-  private decided(r: ApprovalRequest, outcome: string): Promise<void> {
+  private decidedReply(r: ApprovalRequest, outcome: string): Reply {
     const status = r.status === 'denied' ? 'denied' : r.status === 'expired' ? 'failed' : 'done';
-    return this.deps.notices.update(topicOf(r.id), {
+    return {
       status, visibility: 'private', title: `Request ${r.id}: ${r.name}`,
       text: `Request ${r.id} for ${r.name} (${r.template}) by ${r.requester}: ${outcome}.`,
       fields: [...this.fields(r), { label: 'Decision', value: outcome }],
       data: { requestId: r.id, status: r.status },
-    });
+    };
   }
 
   /** The approvers' card. `nameTaken`: a VM of that name exists already (approving will close the request as unfulfillable). */

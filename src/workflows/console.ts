@@ -98,27 +98,26 @@ export class ConsoleGrants {
     const warn = this.deps.policy().policy.settings.console.warnMinutes;
     if (!warn) return 0;
     const now = this.deps.clock().getTime();
-    const due = await this.deps.store.update((d) => {
-      const out: ConsoleGrant[] = [];
+    // warnedAt and the notice in one update: a crash never leaves a grant marked warned but unwarned.
+    return this.deps.notices.step((d, out) => {
+      let count = 0;
       for (const g of Object.values(d.consoleGrants)) {
         const end = Date.parse(g.expiresAt);
         if (g.status !== 'active' || g.warnedAt || end <= now || end - now > warn * 60_000) continue;
         if (end - Date.parse(g.grantedAt) <= warn * 60_000) continue;
         g.warnedAt = new Date(now).toISOString();
-        out.push(structuredClone(g)); // as it is now: the store object changes later
+        out.send({
+          to: [g.user],
+          reply: {
+            status: 'done',
+            text: `Your console access to ${g.vm.name} ends at ${fmtTime(g.expiresAt)} (${minutesLeft(g.expiresAt, now)} left). Type "console ${g.vm.name} --minutes N" to extend it.`,
+            data: { grantId: g.id, vm: g.vm.name, expiresAt: g.expiresAt },
+          },
+        });
+        count++;
       }
-      return out;
+      return count;
     });
-    for (const g of due)
-      await this.deps.notices.send({
-        to: [g.user],
-        reply: {
-          status: 'done',
-          text: `Your console access to ${g.vm.name} ends at ${fmtTime(g.expiresAt)} (${minutesLeft(g.expiresAt, now)} left). Type "console ${g.vm.name} --minutes N" to extend it.`,
-          data: { grantId: g.id, vm: g.vm.name, expiresAt: g.expiresAt },
-        },
-      });
-    return due.length;
   }
 
   async revoke(identity: Identity, actor: Actor, vm: VmInfo): Promise<Reply> {
@@ -215,9 +214,11 @@ export class ConsoleGrants {
       const intent = await this.deps.audit.append({ ...base, kind: 'intent', reason: `expired ${fmtTime(g.expiresAt)}`, details: { account: g.account } });
       try {
         await this.deps.backend.revokeConsole(g.vm, g.account);
-        await this.deps.store.update((d) => void Object.assign(d.consoleGrants[g.id]!, { status: 'expired', endedAt: new Date(this.deps.clock()).toISOString(), lastError: undefined }));
+        await this.deps.notices.step((d, out) => {
+          Object.assign(d.consoleGrants[g.id]!, { status: 'expired', endedAt: new Date(this.deps.clock()).toISOString(), lastError: undefined });
+          out.send({ to: [g.user], reply: { status: 'done', text: `Your console access to ${g.vm.name} has expired.` } });
+        });
         await this.deps.audit.append({ ...base, kind: 'result', intentId: intent.id, outcome: 'ok', details: { account: g.account, lateBySec: Math.round((now - Date.parse(g.expiresAt)) / 1000) } });
-        await this.deps.notices.send({ to: [g.user], reply: { status: 'done', text: `Your console access to ${g.vm.name} has expired.` } });
         done++;
       } catch (e) {
         const msg = e instanceof Error ? e.message : String(e);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Notice, Reply } from '../core/types';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
+import type { StoreData } from '../state/schema';
 import type { StateStore } from '../state/store';
 
 /** A notice as the outbox hands it to a sink: with an id, so a sink can dedupe. */
@@ -54,6 +55,38 @@ export interface OutboxOptions {
 
 const SENT_REFS_KEEP_MS = 30 * 86_400_000;
 
+export const newNoticeId = () => `n-${randomUUID().slice(0, 12)}`;
+
+/** "Replace every message sent under `topic` with `reply`", kept in state like a notice. */
+export interface CardUpdate {
+  id: string;
+  topic: string;
+  reply: Reply;
+}
+
+/**
+ * Write a notice into the state being updated: called inside the workflow's own
+ * `store.update` callback, so the notice is durable exactly when the step is (DESIGN
+ * "Front-ends"). Hand the result to `Outbox.adopt` once the update has resolved.
+ */
+export function stageNotice(d: StoreData, notice: Notice, at: Date, id = newNoticeId()): OutboxNotice {
+  d.outbox[id] = { id, at: at.toISOString(), notice: { ...notice } as Record<string, unknown>, done: [] };
+  return { ...notice, id };
+}
+
+/**
+ * Write a card update into the state being updated (same update as the decision). A notice of
+ * the same topic still waiting to be delivered is sent with the new reply instead: a card
+ * that has not gone out yet goes out already showing the decision.
+ */
+export function stageCardUpdate(d: StoreData, topic: string, reply: Reply, at: Date, id = newNoticeId()): CardUpdate {
+  for (const e of Object.values(d.outbox)) if (e.kind !== 'update' && e.notice.topic === topic) e.notice = { ...e.notice, reply: { ...reply } };
+  d.outbox[id] = { id, at: at.toISOString(), kind: 'update', notice: { to: [], topic, reply: { ...reply } }, done: [] };
+  return { id, topic, reply };
+}
+
+type Staged = { kind: 'notice'; n: OutboxNotice } | { kind: 'update'; u: CardUpdate };
+
 /**
  * Delivers notices to the started front-ends asynchronously, with retry and backoff, never
  * inside the caller's request. Notices raised before any front-end is up (start-up expiry,
@@ -62,7 +95,9 @@ const SENT_REFS_KEEP_MS = 30 * 86_400_000;
  */
 export class Outbox {
   private readonly sinks = new Map<string, NoticeSink>();
-  private readonly waiting: OutboxNotice[] = [];
+  private readonly waiting: Staged[] = [];
+  /** Notices not yet delivered everywhere, by topic: a card update changes what they will send. */
+  private readonly live = new Map<string, OutboxNotice>();
   private readonly jobs: Job[] = [];
   private readonly sent = new Map<string, SentRef[]>();
   private timer: NodeJS.Timeout | null = null;
@@ -82,7 +117,8 @@ export class Outbox {
     if (data) {
       // Left from before a restart: delivered once a front-end attaches, skipping what was done.
       for (const e of Object.values(data.outbox)) {
-        this.waiting.push({ ...(e.notice as unknown as Notice), id: e.id });
+        const n = e.notice as unknown as Notice;
+        this.waiting.push(e.kind === 'update' ? { kind: 'update', u: { id: e.id, topic: n.topic ?? '', reply: n.reply as Reply } } : { kind: 'notice', n: { ...n, id: e.id } });
         this.done.set(e.id, new Set(e.done));
       }
       const cutoff = this.now() - SENT_REFS_KEEP_MS;
@@ -98,10 +134,14 @@ export class Outbox {
     this.opts.store?.update(fn).catch((e) => this.log.error({ what, error: String(e) }, 'outbox state write failed'));
   }
 
-  /** A front-end is up: it receives every notice from now on, and those waiting for one. */
-  attach(sink: NoticeSink): void {
-    this.sinks.set(sink.name, sink);
-    for (const n of this.waiting.splice(0)) this.fanOut(n);
+  /**
+   * Front-ends are up: they receive every notice from now on, and those waiting for one. Attach
+   * every front-end of the process in one call: what was waiting is shared out among the sinks
+   * attached at that moment (once per front-end and user), and then leaves the state.
+   */
+  attach(...sinks: NoticeSink[]): void {
+    for (const sink of sinks) this.sinks.set(sink.name, sink);
+    for (const s of this.waiting.splice(0)) this.dispatch(s);
     this.schedule(0);
   }
 
@@ -109,25 +149,50 @@ export class Outbox {
     this.sinks.delete(name);
   }
 
-  /** Queue a notice; returns at once (delivery happens in the background). */
+  /**
+   * Queue a notice that belongs to no state change of its own (its own state write); returns at
+   * once. A workflow step stages its notices in its own update instead (stageNotice + adopt).
+   */
   enqueue(notice: Notice): OutboxNotice {
-    const n: OutboxNotice = { ...notice, id: `n-${randomUUID().slice(0, 12)}` };
-    if (!n.to.length) return n;
-    this.persist('queue notice', (d) => void (d.outbox[n.id] = { id: n.id, at: new Date(this.now()).toISOString(), notice: { ...notice } as Record<string, unknown>, done: [] }));
-    if (!this.sinks.size) this.waiting.push(n);
-    else this.fanOut(n);
-    this.schedule(0);
+    const id = newNoticeId();
+    if (!notice.to.length) return { ...notice, id };
+    const at = new Date(this.now());
+    this.persist('queue notice', (d) => void stageNotice(d, notice, at, id));
+    const n = { ...notice, id };
+    this.adopt(n);
     return n;
   }
 
-  /** Replace every message sent under `topic` (each approver's card) with `reply`. */
+  /** Replace every message sent under `topic` (each approver's card) with `reply`; its own state write. */
   update(topic: string, reply: Reply): void {
-    for (const s of this.sent.get(topic) ?? []) {
-      const sink = this.sinks.get(s.sink);
-      if (!sink?.updateNotice) continue;
-      this.push(`update:${topic}:${s.sink}:${s.user}`, `update ${topic} for ${s.user} via ${s.sink}`, () => sink.updateNotice!(s, reply));
-    }
+    const id = newNoticeId();
+    const at = new Date(this.now());
+    this.persist('queue card update', (d) => void stageCardUpdate(d, topic, reply, at, id));
+    this.adoptUpdate({ id, topic, reply });
+  }
+
+  /** A notice already written to state (stageNotice, in a workflow's update): deliver it. */
+  adopt(n: OutboxNotice): void {
+    this.accept({ kind: 'notice', n });
+  }
+
+  /** A card update already written to state (stageCardUpdate): apply it. */
+  adoptUpdate(u: CardUpdate): void {
+    // In memory as in state: a notice of this topic not yet delivered goes out with the new reply.
+    for (const n of this.live.values()) if (n.topic === u.topic) n.reply = u.reply;
+    for (const w of this.waiting) if (w.kind === 'notice' && w.n.topic === u.topic) w.n.reply = u.reply;
+    this.accept({ kind: 'update', u });
+  }
+
+  private accept(s: Staged): void {
+    if (!this.sinks.size) this.waiting.push(s);
+    else this.dispatch(s);
     this.schedule(0);
+  }
+
+  private dispatch(s: Staged): void {
+    if (s.kind === 'notice') this.fanOut(s.n);
+    else this.fanOutUpdate(s.u);
   }
 
   /** References of the messages sent under a topic (tests, App Home). */
@@ -154,12 +219,14 @@ export class Outbox {
   private fanOut(n: OutboxNotice): void {
     const done = this.done.get(n.id) ?? new Set<string>();
     let count = 0;
+    this.live.set(n.id, n);
     for (const user of n.to)
       for (const sink of this.sinks.values()) {
         const key = `${sink.name}:${user}`;
         if (done.has(key)) continue;
         count++;
         this.push(`${n.id}:${key}`, `notice ${n.id} to ${user} via ${sink.name}`, async () => {
+          const sending = n.reply;
           const r = await sink.deliverNotice(user, n);
           if (r && n.topic) {
             const ref: SentRef = { sink: sink.name, user, ref: r.ref };
@@ -167,11 +234,28 @@ export class Outbox {
             list.push(ref);
             this.sent.set(n.topic, list);
             this.persist('keep sent reference', (d) => void (d.sentRefs[n.topic!] ??= []).push({ ...ref, at: new Date(this.now()).toISOString() }));
+            // Decided while this card was on its way: it is updated like the others.
+            if (n.reply !== sending && sink.updateNotice) this.push(`late:${n.id}:${key}`, `update ${n.topic} for ${user} via ${sink.name}`, () => sink.updateNotice!(ref, n.reply));
           }
         }, () => this.finished(n.id, key));
       }
     this.remaining.set(n.id, count);
     if (!count) this.finished(n.id, null);
+  }
+
+  /** Every message sent under the topic, by a front-end that is up, is replaced (once per front-end and user). */
+  private fanOutUpdate(u: CardUpdate): void {
+    const done = this.done.get(u.id) ?? new Set<string>();
+    let count = 0;
+    for (const s of this.sent.get(u.topic) ?? []) {
+      const sink = this.sinks.get(s.sink);
+      const key = `${s.sink}:${s.user}:${s.ref}`;
+      if (!sink?.updateNotice || done.has(key)) continue;
+      count++;
+      this.push(`${u.id}:${key}`, `update ${u.topic} for ${s.user} via ${s.sink}`, () => sink.updateNotice!(s, u.reply), () => this.finished(u.id, key));
+    }
+    this.remaining.set(u.id, count);
+    if (!count) this.finished(u.id, null);
   }
 
   /** One delivery of a notice is over (sent, unreachable or given up): forget the notice when all are. */
@@ -181,6 +265,7 @@ export class Outbox {
     if (left > 0) return void this.persist('mark delivered', (d) => void d.outbox[id]?.done.push(key!));
     this.remaining.delete(id);
     this.done.delete(id);
+    this.live.delete(id);
     this.persist('notice delivered', (d) => void delete d.outbox[id]);
   }
 
