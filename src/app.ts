@@ -67,6 +67,22 @@ export interface AppOptions {
   acceptBrokenAudit?: string;
   /** The data-directory lock, when the caller took it first (serve: before it listens); released on close. */
   lock?: () => void;
+  /** Told how long each start-up step took, in ms (the start-up bench prints them). */
+  onPhase?: (phase: StartupPhase, ms: number) => void;
+}
+
+/** The steps of openApp, in order, as the start-up bench reports them. */
+export type StartupPhase = 'policy' | 'evaluator' | 'audit' | 'state' | 'backend' | 'recovery' | 'auditIndex' | 'startupPasses';
+
+/** Calls onPhase with the time since the previous mark (nothing when nobody listens). */
+function stopwatch(onPhase?: (phase: StartupPhase, ms: number) => void): (phase: StartupPhase) => void {
+  if (!onPhase) return () => undefined;
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    onPhase(phase, now - last);
+    last = now;
+  };
 }
 
 /**
@@ -75,6 +91,7 @@ export interface AppOptions {
  */
 export async function openApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const clock = opts.clock ?? (() => new Date());
+  const mark = stopwatch(opts.onPhase);
   // The lock first: a second process stops at once, before doing any work or reading anything.
   const release = opts.lock ?? acquireDataLock(config.VMBOT_DATA_DIR);
   let loaded: LoadedPolicy;
@@ -84,7 +101,9 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     release();
     throw e;
   }
+  mark('policy');
   const evaluator = new PolicyEvaluator(loaded.policy, () => clock().getTime());
+  mark('evaluator');
   // Opened resources, so a failed start-up closes them (an open FileHandle would leak).
   const opened: { close(): Promise<void> }[] = [];
   try {
@@ -92,17 +111,22 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     opened.push(audit);
     const assurance = await startAssurance(config, audit, { clock, acceptBroken: opts.acceptBrokenAudit });
     opened.push(assurance);
+    mark('audit');
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
+    mark('state');
     // Before recovery, so what start-up records is counted too.
     const metrics = new Metrics(store);
     metrics.instrument(audit);
     registerAuditMetrics(metrics.registry, audit, assurance);
     const backend = opts.backend ?? (await openBackend(config));
     opened.push(backend);
+    mark('backend');
     const recovered = await reconcileOpenIntents(audit, backend);
+    mark('recovery');
     // After recovery, so the records start-up wrote are indexed too.
     const auditIndex = await AuditIndex.open(audit.dir, auditIndexFile(config.VMBOT_DATA_DIR));
     opened.push(auditIndex);
+    mark('auditIndex');
     const notices = new Notices(store, clock);
     const log = opts.log ?? silentLogger();
     // Subscribed before start-up recovery, so its notices (expired requests, revoked grants)
@@ -123,6 +147,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
       expired: await services.approvals.expireDue(),
       resumed: await services.approvals.resumeApproved(),
     };
+    mark('startupPasses');
     let ticking: Promise<void> | null = null;
     const tick = () =>
       (ticking ??= (async () => {

@@ -101,8 +101,12 @@ export function loadInventory(value: string, setting = 'VMBOT_SIM_INVENTORY'): P
   }
   const r = InventorySchema.safeParse(json);
   if (!r.success) throw new VmbotError('config', formatZodIssues(where, r.error).join('\n'));
+  validated.add(r.data);
   return r.data;
 }
+
+/** Inventories loadInventory has validated: SimulatedHyperV.open does not parse 100k VMs twice. */
+const validated = new WeakSet<object>();
 
 /** What a changed inventory did to a simulator that already had state. */
 export interface InventoryChanges {
@@ -138,22 +142,56 @@ const HARDWARE = ['generation', 'cpuCount', 'memoryMB', 'guestShutdown'] as cons
  */
 export class SimulatedHyperV implements Backend {
   readonly kind = 'simulator' as const;
+  /** VM id -> VM: every action finds its VM by id (a scan per call made a pass over 100k VMs quadratic). */
+  private readonly byId = new Map<string, SimVm>();
+  /** Lower-cased host of every VM (list and get reach all of them). */
+  private readonly vmHosts = new Set<string>();
+  /** Lower-cased name -> VMs of that name; built on the first lookup by name, not at start-up. */
+  private byName: Map<string, SimVm[]> | null = null;
+
   private constructor(
     private readonly db: Low<SimState>,
     private readonly latencyMs: number,
     private readonly hosts: Map<string, z.infer<typeof HostBehaviourSchema>>,
     /** What a changed VMBOT_SIM_INVENTORY did at this start (null: no explicit inventory, or nothing changed). */
     readonly inventoryChanges: InventoryChanges | null,
-  ) {}
+  ) {
+    for (const vm of db.data.vms) this.index(vm);
+  }
+
+  private index(vm: SimVm): void {
+    this.byId.set(vm.id, vm);
+    this.vmHosts.add(vm.host.toLowerCase());
+    if (this.byName) {
+      const key = vm.name.toLowerCase();
+      const same = this.byName.get(key);
+      if (same) same.push(vm);
+      else this.byName.set(key, [vm]);
+    }
+  }
+
+  private named(name: string): SimVm[] {
+    if (!this.byName) {
+      this.byName = new Map();
+      for (const vm of this.db.data.vms) {
+        const key = vm.name.toLowerCase();
+        const same = this.byName.get(key);
+        if (same) same.push(vm);
+        else this.byName.set(key, [vm]);
+      }
+    }
+    return this.byName.get(name.toLowerCase()) ?? [];
+  }
 
   static async open(opts: SimulatorOptions = {}): Promise<SimulatedHyperV> {
-    const inventory = InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY);
+    const given = opts.inventory ?? DEFAULT_INVENTORY;
+    const inventory = validated.has(given) ? (given as ParsedInventory) : InventorySchema.parse(given);
+    const now = new Date().toISOString();
     const fresh = (v: (typeof inventory.vms)[number]): SimVm => ({
       ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off',
       // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
-      ...(v.state === 'Running' && !v.startedAt ? { startedAt: new Date().toISOString() } : {}),
+      ...(v.state === 'Running' && !v.startedAt ? { startedAt: now } : {}),
     });
-    const seed = (): SimState => ({ vms: inventory.vms.map(fresh), console: {}, consoleUntil: {} });
     const adapter = opts.file
       ? durableJsonAdapter(opts.file, (v) => {
           const r = SimStateSchema.safeParse(v);
@@ -161,20 +199,24 @@ export class SimulatedHyperV implements Backend {
           return r.data;
         })
       : { read: async () => null, write: async () => undefined };
-    const db = new Low<SimState>(adapter, seed());
-    await db.read();
-    const changes = opts.inventory && db.data.vms.length ? applyInventory(db.data, inventory.vms.map(fresh)) : null;
+    const stored = await adapter.read();
+    const db = new Low<SimState>(adapter, stored ?? { vms: inventory.vms.map(fresh), console: {}, consoleUntil: {} });
+    const changes = stored && opts.inventory ? applyInventory(db.data, inventory.vms.map(fresh)) : null;
+    const changed = changes && changes.added.length + changes.removed.length + changes.changed.length ? changes : null;
+    let settledAny = false;
     for (const vm of db.data.vms) {
       const settled = SETTLED[vm.state];
       if (!settled) continue;
       // A start cut off by a restart finished while we were down: its uptime counts from now,
       // never from an earlier boot's startedAt.
-      if (settled === 'Running' && vm.state === 'Starting') vm.startedAt = new Date().toISOString();
+      if (settled === 'Running' && vm.state === 'Starting') vm.startedAt = now;
       vm.state = settled;
+      settledAny = true;
     }
-    await db.write();
+    // Written only when it differs from the file: a new data dir records its seed (the file
+    // wins after that); an unchanged inventory of 100k VMs is not rewritten at every start.
+    if (!stored || changed || settledAny) await db.write();
     const hosts = new Map(Object.entries(inventory.hosts).map(([h, b]) => [h.toLowerCase(), HostBehaviourSchema.parse(b)]));
-    const changed = changes && changes.added.length + changes.removed.length + changes.changed.length ? changes : null;
     return new SimulatedHyperV(db, opts.latencyMs ?? 400, hosts, changed);
   }
 
@@ -185,7 +227,7 @@ export class SimulatedHyperV implements Backend {
 
   /** Every host the simulator knows: those with VMs and those named in the inventory. */
   private allHosts(): string[] {
-    return [...new Set([...this.db.data.vms.map((v) => v.host.toLowerCase()), ...this.hosts.keys()])];
+    return [...new Set([...this.vmHosts, ...this.hosts.keys()])];
   }
 
   /**
@@ -193,6 +235,7 @@ export class SimulatedHyperV implements Backend {
    * as long as the slowest, and fails if any of them does not answer.
    */
   private reach(hosts: string[]): Promise<void> | void {
+    if (!this.hosts.size) return; // no host marked down or slow: every call answers at once
     const behaviour = hosts.map((h) => ({ host: h, ...(this.hosts.get(h.toLowerCase()) ?? { unreachable: false, latencyMs: 0 }) }));
     const down = behaviour.find((b) => b.unreachable);
     const fail = () => {
@@ -217,7 +260,7 @@ export class SimulatedHyperV implements Backend {
    */
   private find(ref: VmRef): SimVm | Promise<SimVm> {
     const lookup = () => {
-      const vm = this.db.data.vms.find((v) => v.id === ref.id);
+      const vm = this.byId.get(ref.id);
       if (!vm) throw new VmbotError('not_found', `Hyper-V was unable to find a virtual machine with name "${ref.name}".`);
       return vm;
     };
@@ -244,8 +287,7 @@ export class SimulatedHyperV implements Backend {
   async get(name: string): Promise<VmInfo | null> {
     const reached = this.reach(this.allHosts());
     if (reached) await reached;
-    const lower = name.toLowerCase();
-    const found = this.db.data.vms.filter((v) => v.name.toLowerCase() === lower);
+    const found = this.named(name);
     if (found.length > 1) throw ambiguousNameError(name, found);
     return found[0] ? this.info(found[0]) : null;
   }
@@ -309,13 +351,14 @@ export class SimulatedHyperV implements Backend {
     const spec = NewVmSpecSchema.parse(input);
     const reached = this.reach([spec.host]);
     if (reached) await reached;
-    if (this.db.data.vms.some((v) => v.name.toLowerCase() === spec.name.toLowerCase()))
+    if (this.named(spec.name).length)
       throw new VmbotError('already_exists', `A VM named ${spec.name} already exists.`);
     const vm: SimVm = {
       id: randomUUID(), name: spec.name, host: spec.host, state: 'Off', generation: spec.generation,
       cpuCount: spec.cpuCount, memoryMB: spec.memoryMB, guestShutdown: true, created: true,
     };
     this.db.data.vms.push(vm);
+    this.index(vm);
     await this.db.write();
     return this.info(vm);
   }

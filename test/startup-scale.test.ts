@@ -1,0 +1,73 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadInventory, SimulatedHyperV, type Inventory } from '../src/hyperv/simulator';
+import type { VmInfo } from '../src/hyperv/backend';
+import { tempDir } from './support/app';
+
+// Issue 10: start-up at 10k users / 100k VMs. The work it skips must not change what the bot
+// does: these tests hold the behaviour (no timing here; bench/startup.ts measures).
+
+const inventory: Inventory = [
+  { name: 'web01', host: 'hv01', state: 'Off' },
+  { name: 'web02', host: 'hv01', state: 'Running' },
+  { name: 'WEB02', host: 'hv02', state: 'Off' },
+];
+const openSim = (file: string, inv: Inventory | undefined = inventory) => SimulatedHyperV.open({ file, inventory: inv, latencyMs: 0 });
+/** The file's identity: a durable rewrite (temp file + rename) gives it a new inode. */
+const fileId = (file: string) => {
+  const s = statSync(file);
+  return `${s.ino}:${s.mtimeMs}`;
+};
+
+describe('simulator start-up does only the work a change needs', () => {
+  test('an unchanged inventory does not rewrite the state file; what happened to the VMs is kept', async () => {
+    const file = join(tempDir(), 'simulator.json');
+    const a = await openSim(file);
+    const web01 = (await a.get('web01'))!;
+    await a.start(web01);
+    await a.grantConsole(web01, 'CONTOSO\\alice');
+    const written = fileId(file);
+    const text = readFileSync(file, 'utf8');
+
+    const b = await openSim(file);
+    expect(fileId(file)).toBe(written);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(b.inventoryChanges).toBeNull();
+    expect((await b.get('web01'))!).toMatchObject({ id: web01.id, state: 'Running' });
+    expect(await b.consoleAccess(web01)).toEqual(['CONTOSO\\alice']);
+  });
+
+  test('a VM left Starting is settled and written; a changed inventory is written', async () => {
+    const file = join(tempDir(), 'simulator.json');
+    await openSim(file);
+    const data = JSON.parse(readFileSync(file, 'utf8')) as { vms: { name: string; state: string }[] };
+    data.vms.find((v) => v.name === 'web01')!.state = 'Starting';
+    writeFileSync(file, JSON.stringify(data));
+    await openSim(file);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as typeof data).vms.find((v) => v.name === 'web01')!.state).toBe('Running');
+
+    const c = await openSim(file, [...(inventory as object[]), { name: 'app01', host: 'hv03' }] as Inventory);
+    expect(c.inventoryChanges).toEqual({ added: ['app01@hv03'], removed: [], changed: [] });
+    expect((JSON.parse(readFileSync(file, 'utf8')) as typeof data).vms.map((v) => v.name)).toContain('app01');
+  });
+
+  test('an inventory loaded from VMBOT_SIM_INVENTORY opens the same simulator as the literal one', async () => {
+    const invFile = join(tempDir(), 'inventory.json');
+    writeFileSync(invFile, JSON.stringify(inventory));
+    const fromFile = await SimulatedHyperV.open({ inventory: loadInventory(invFile), latencyMs: 0 });
+    const literal = await SimulatedHyperV.open({ inventory, latencyMs: 0 });
+    const shape = (vms: VmInfo[]) => vms.map(({ name, host, state, memoryMB }) => ({ name, host, state, memoryMB }));
+    expect(shape(await fromFile.list())).toEqual(shape(await literal.list()));
+  });
+
+  test('lookups by name and by id after a create (the indexes follow new VMs)', async () => {
+    const sim = await SimulatedHyperV.open({ inventory, latencyMs: 0 });
+    await expect(sim.get('web02')).rejects.toMatchObject({ code: 'ambiguous' });
+    const created = await sim.create({ name: 'web05', host: 'hv01', generation: 2, cpuCount: 2, memoryMB: 4096, diskGB: 60, switch: 'Tenant-Web' });
+    expect((await sim.get('WEB05'))!.id).toBe(created.id);
+    await expect(sim.create({ name: 'Web05', host: 'hv02', generation: 2, cpuCount: 2, memoryMB: 4096, diskGB: 60, switch: 'Tenant-Web' })).rejects.toMatchObject({ code: 'already_exists' });
+    expect((await sim.start(created)).state).toBe('Running');
+    await sim.grantConsole(created, 'CONTOSO\\bob');
+    expect(await sim.consoleAccess(created)).toEqual(['CONTOSO\\bob']);
+  });
+});
