@@ -1,21 +1,31 @@
 /**
- * Start-up bench (issue 10): how long the bot takes to be ready with a 10,000-user policy
- * (bench/policy.ts's generated estate, written as JSON) and 100,000 simulated VMs.
+ * Start-up bench (issue 10): how long the bot takes to be ready to serve a request with a
+ * 10,000-user policy (bench/policy.ts's generated estate, written as pretty JSON, 3.7 MB) and the
+ * simulator holding its 100,000 VMs (VMBOT_SIM_INVENTORY, a JSON file).
  *
- *   phases   read + parse, schema validation, references + lint, evaluator construction
- *   openApp  the whole in-process start-up (policy, audit log, state, simulator with 100k VMs,
- *            start-up recovery), fresh data directory each run
- *   process  `node dist/src/cli.js policy lint <policy.json>` wall time: a cold process that
- *            loads the modules and the policy (what a platform admin waits for)
+ * What "start-up" covers: `openApp`, in a cold process of its own (bench/startup-child.ts) —
+ * lock the data dir, read + parse + validate + lint the policy, build the evaluator, open the
+ * audit log (verify, assurance), open the state, open the simulator with 100k VMs (inventory
+ * validated, state file read or seeded), start-up recovery (open intents, console grants Hyper-V
+ * holds that state does not know, overdue grants, expired requests), the audit query index: up
+ * to the point where the pipeline can serve a request. Front-end connections (Slack, Teams)
+ * are not included: they wait on the network.
  *
- * Medians of RUNS runs; RSS after openApp. Target: openApp median under 500 ms.
+ *   first    a new data directory: the simulator seeds and writes its state file
+ *   restart  the same data directory again (the everyday case): state file read, not rewritten
+ *
+ * Each figure is the median of RUNS cold processes. Also printed: module loading and the whole
+ * process to ready (Node's boot + modules + openApp), the RSS at ready, the policy's own phases
+ * measured in this process (warm: read + parse, schema, references + lint, evaluator), and a cold
+ * `vmbot policy lint <policy.json>` process.
+ *
+ * Target: openApp under 500 ms, first start and restart (pass/fail); the process-to-ready total
+ * is compared to the same figure for information.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openApp } from '../src/app';
-import { loadConfig } from '../src/core/config';
 import { PolicyEvaluator } from '../src/policy/evaluator';
 import { checkReferences, lintPolicy } from '../src/policy/lint';
 import { parsePolicyText } from '../src/policy/loader';
@@ -24,57 +34,106 @@ import { generateEstate } from './policy';
 import { median, writeResult } from './report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const TARGET_MS = 500;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const round = (x: number) => Math.round(x * 10) / 10;
 
+interface ChildResult {
+  bootMs: number;
+  modulesMs: number;
+  openAppMs: number;
+  phases: Record<string, number>;
+  readyMs: number;
+  rssMiB: number;
+  heapMiB: number;
+}
+
+/** One cold start-up in its own process. */
+function coldStart(policy: string, inventory: string, dataDir: string): ChildResult {
+  const out = execFileSync(process.execPath, [join(__dirname, 'startup-child.js'), policy, inventory, dataDir], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as ChildResult;
+}
+
+/** Medians of every figure over the runs of one scenario. */
+function summarise(runs: ChildResult[]) {
+  const med = (f: (r: ChildResult) => number) => round(median(runs.map(f)));
+  const phases = Object.fromEntries(Object.keys(runs[0]!.phases).map((p) => [p, med((r) => r.phases[p] ?? 0)]));
+  return {
+    openAppMs: med((r) => r.openAppMs),
+    phasesMs: phases,
+    modulesMs: med((r) => r.modulesMs),
+    processToReadyMs: med((r) => r.readyMs),
+    rssMiB: Math.round(median(runs.map((r) => r.rssMiB))),
+    heapMiB: Math.round(median(runs.map((r) => r.heapMiB))),
+  };
+}
+
 export async function main(): Promise<Record<string, unknown>> {
+  const loadBefore = loadavg();
   const dir = mkdtempSync(join(tmpdir(), 'vmbot-startup-'));
   const est = generateEstate();
   const policyFile = join(dir, 'policy.json');
-  writeFileSync(policyFile, JSON.stringify(est.input, null, 2));
+  const policyText = JSON.stringify(est.input, null, 2);
+  writeFileSync(policyFile, policyText);
   const inventoryFile = join(dir, 'inventory.json');
   writeFileSync(inventoryFile, JSON.stringify([...est.inventory].map(([name, host]) => ({ name, host, state: 'Off' }))));
 
-  const phases: Record<string, number[]> = { readParse: [], schema: [], lint: [], evaluator: [], openApp: [], process: [] };
-  let rssMiB = 0;
+  const policyPhases: Record<string, number[]> = { readParse: [], schema: [], lint: [], evaluator: [] };
+  const first: ChildResult[] = [];
+  const restart: ChildResult[] = [];
+  const lintProcess: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     let t = process.hrtime.bigint();
     const value = parsePolicyText(policyFile, readFileSync(policyFile, 'utf8'));
-    phases.readParse!.push(ms(t));
+    policyPhases.readParse!.push(ms(t));
     t = process.hrtime.bigint();
     const policy = PolicySchema.parse(value);
-    phases.schema!.push(ms(t));
+    policyPhases.schema!.push(ms(t));
     t = process.hrtime.bigint();
     checkReferences(policy);
     lintPolicy(policy);
-    phases.lint!.push(ms(t));
+    policyPhases.lint!.push(ms(t));
     t = process.hrtime.bigint();
     new PolicyEvaluator(policy);
-    phases.evaluator!.push(ms(t));
+    policyPhases.evaluator!.push(ms(t));
 
     const data = join(dir, `data-${i}`);
-    const config = loadConfig({ VMBOT_POLICY: policyFile, VMBOT_DATA_DIR: data, VMBOT_SIM_INVENTORY: inventoryFile, VMBOT_SIM_LATENCY_MS: '0' });
-    t = process.hrtime.bigint();
-    const app = await openApp(config);
-    phases.openApp!.push(ms(t));
-    rssMiB = Math.max(rssMiB, process.memoryUsage().rss / 2 ** 20);
-    await app.close();
+    first.push(coldStart(policyFile, inventoryFile, data));
+    restart.push(coldStart(policyFile, inventoryFile, data));
     rmSync(data, { recursive: true, force: true });
 
     t = process.hrtime.bigint();
     execFileSync(process.execPath, [join(__dirname, '..', 'src', 'cli.js'), 'policy', 'lint', policyFile], { stdio: 'ignore' });
-    phases.process!.push(ms(t));
+    lintProcess.push(ms(t));
   }
   rmSync(dir, { recursive: true, force: true });
-  const med = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(median(v))]));
+  const f = summarise(first);
+  const r = summarise(restart);
   const result = {
-    estate: { users: Object.keys(est.input.users ?? {}).length, vms: est.inventory.size, policyBytes: JSON.stringify(est.input, null, 2).length },
+    covers:
+      'openApp in a cold process: policy read+parse+schema+lint, evaluator, audit log and assurance, state, simulator with 100k VMs (inventory validated; state file seeded or read), start-up recovery and passes, audit index: up to ready to serve a request',
+    estate: { users: Object.keys(est.input.users ?? {}).length, vms: est.inventory.size, policyBytes: policyText.length },
     runs: RUNS,
-    medianMs: med,
-    rssMiB: Math.round(rssMiB),
-    target: { openAppUnderMs: 500, pass: med.openApp! < 500 },
+    loadAverage: { before: loadBefore.map(round), after: loadavg().map(round) },
+    firstStart: f,
+    restart: r,
+    policyInProcessWarmMs: Object.fromEntries(Object.entries(policyPhases).map(([k, v]) => [k, round(median(v))])),
+    policyLintProcessMs: round(median(lintProcess)),
+    target: {
+      openAppUnderMs: TARGET_MS,
+      firstStart: { openAppMs: f.openAppMs, pass: f.openAppMs < TARGET_MS },
+      restart: { openAppMs: r.openAppMs, pass: r.openAppMs < TARGET_MS },
+      processToReady: { firstMs: f.processToReadyMs, restartMs: r.processToReadyMs, underTarget: Math.max(f.processToReadyMs, r.processToReadyMs) < TARGET_MS },
+      pass: f.openAppMs < TARGET_MS && r.openAppMs < TARGET_MS,
+    },
   };
   writeResult('startup', result);
+  const line = (name: string, x: number) => `${name.padEnd(34)} ${String(x).padStart(8)} ms  ${x < TARGET_MS ? 'PASS' : 'FAIL'} (target ${TARGET_MS} ms)`;
+  console.log(`\nstart-up at ${result.estate.users} users / ${result.estate.vms} VMs, median of ${RUNS} cold processes (load average ${result.loadAverage.before.join(' ')}):`);
+  console.log(line('openApp, first start', f.openAppMs));
+  console.log(line('openApp, restart', r.openAppMs));
+  console.log(`${'process to ready, first / restart'.padEnd(34)} ${f.processToReadyMs} / ${r.processToReadyMs} ms (modules ${r.modulesMs} ms)`);
+  console.log(`${'RSS at ready, first / restart'.padEnd(34)} ${f.rssMiB} / ${r.rssMiB} MiB`);
   return result;
 }
 
