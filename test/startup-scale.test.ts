@@ -70,4 +70,22 @@ describe('simulator start-up does only the work a change needs', () => {
     await sim.grantConsole(created, 'CONTOSO\\bob');
     expect(await sim.consoleAccess(created)).toEqual(['CONTOSO\\bob']);
   });
+
+  test('consoleAccessAll (the reconcile pass) answers what consoleAccess says VM by VM; a host down fails it like list', async () => {
+    const sim = await SimulatedHyperV.open({ inventory, latencyMs: 0 });
+    const vms = await sim.list();
+    await sim.grantConsole(vms[0]!, 'CONTOSO\\alice');
+    await sim.grantConsole(vms[2]!, 'CONTOSO\\bob');
+    await sim.grantConsole(vms[2]!, 'CONTOSO\\carol');
+    await sim.revokeConsole(vms[2]!, 'CONTOSO\\bob');
+    const oneByOne = [];
+    for (const vm of vms) {
+      const accounts = await sim.consoleAccess(vm);
+      if (accounts.length) oneByOne.push({ vm: { id: vm.id, name: vm.name, host: vm.host }, accounts });
+    }
+    expect(await sim.consoleAccessAll()).toEqual(oneByOne);
+    sim.setHost('hv02', { unreachable: true });
+    await expect(sim.consoleAccessAll()).rejects.toMatchObject({ code: 'host_unreachable' });
+    await expect(sim.list()).rejects.toMatchObject({ code: 'host_unreachable' });
+  });
 });

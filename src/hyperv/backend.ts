@@ -120,6 +120,12 @@ export interface Backend {
   revokeConsole(vm: VmRef, account: string): Promise<void>;
   /** Get-VMConnectAccess: accounts that may connect. */
   consoleAccess(vm: VmRef): Promise<string[]>;
+  /**
+   * Every console grant on every host, by VM (the reconcile pass compares them with state).
+   * VMs without grants may be left out; a VM whose grants cannot be read is left out (the next
+   * pass asks again); fails as list() does when a host does not answer.
+   */
+  consoleAccessAll(): Promise<{ vm: VmRef; accounts: string[] }[]>;
   /** New-VM with exactly the template's parameters. */
   create(spec: NewVmSpec): Promise<VmInfo>;
   close(): Promise<void>;

@@ -58,6 +58,7 @@ export const InventorySchema = z
   });
 export type Inventory = z.input<typeof InventorySchema>;
 export type ParsedInventory = z.output<typeof InventorySchema>;
+type InventoryVm = ParsedInventory['vms'][number];
 
 const SimStateSchema = z.object({
   vms: z.array(SimVmSchema),
@@ -187,11 +188,12 @@ export class SimulatedHyperV implements Backend {
     const given = opts.inventory ?? DEFAULT_INVENTORY;
     const inventory = validated.has(given) ? (given as ParsedInventory) : InventorySchema.parse(given);
     const now = new Date().toISOString();
-    const fresh = (v: (typeof inventory.vms)[number]): SimVm => ({
-      ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off',
+    const fresh = (v: InventoryVm): SimVm => {
+      const vm: SimVm = { ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off' };
       // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
-      ...(v.state === 'Running' && !v.startedAt ? { startedAt: now } : {}),
-    });
+      if (vm.state === 'Running' && !vm.startedAt) vm.startedAt = now;
+      return vm;
+    };
     const adapter = opts.file
       ? durableJsonAdapter(opts.file, (v) => {
           const r = SimStateSchema.safeParse(v);
@@ -201,7 +203,7 @@ export class SimulatedHyperV implements Backend {
       : { read: async () => null, write: async () => undefined };
     const stored = await adapter.read();
     const db = new Low<SimState>(adapter, stored ?? { vms: inventory.vms.map(fresh), console: {}, consoleUntil: {} });
-    const changes = stored && opts.inventory ? applyInventory(db.data, inventory.vms.map(fresh)) : null;
+    const changes = stored && opts.inventory ? applyInventory(db.data, inventory.vms, fresh) : null;
     const changed = changes && changes.added.length + changes.removed.length + changes.changed.length ? changes : null;
     let settledAny = false;
     for (const vm of db.data.vms) {
@@ -343,6 +345,17 @@ export class SimulatedHyperV implements Backend {
     return (this.db.data.console[vm.id] ?? []).map((account) => ({ account, until: this.db.data.consoleUntil[vm.id]?.[account.toLowerCase()] ?? null }));
   }
 
+  async consoleAccessAll(): Promise<{ vm: VmRef; accounts: string[] }[]> {
+    const reached = this.reach(this.allHosts());
+    if (reached) await reached;
+    const out: { vm: VmRef; accounts: string[] }[] = [];
+    for (const [id, accounts] of Object.entries(this.db.data.console)) {
+      const vm = this.byId.get(id);
+      if (vm && accounts.length) out.push({ vm: { id, name: vm.name, host: vm.host }, accounts: [...accounts] });
+    }
+    return out;
+  }
+
   async consoleAccess(ref: VmRef): Promise<string[]> {
     return [...(this.db.data.console[(await this.find(ref)).id] ?? [])];
   }
@@ -373,20 +386,30 @@ const invalidState = (vm: SimVm, action: string) => invalidStateError(vm.name, v
  * power state, uptime and console grants of a VM still listed on the same host, and VMs the
  * bot created. Returns the changes, so start-up can say them instead of ignoring the file.
  */
-function applyInventory(data: SimState, listed: SimVm[]): InventoryChanges {
-  const before = new Map(data.vms.map((v) => [vmKey(v), v]));
+function applyInventory(data: SimState, listed: readonly InventoryVm[], fresh: (v: InventoryVm) => SimVm): InventoryChanges {
+  const before = new Map<string, SimVm>();
+  for (const v of data.vms) before.set(vmKey(v), v);
   const changes: InventoryChanges = { added: [], removed: [], changed: [] };
   const vms: SimVm[] = [];
   for (const want of listed) {
-    const had = before.get(vmKey(want));
+    const key = vmKey(want);
+    const had = before.get(key);
     if (!had || had.created) {
-      vms.push(want);
+      vms.push(fresh(want));
       changes.added.push(`${want.name}@${want.host}`);
       continue;
     }
-    before.delete(vmKey(want));
+    before.delete(key);
     if (HARDWARE.some((k) => had[k] !== want[k])) changes.changed.push(`${want.name}@${want.host}`);
-    vms.push({ ...want, id: had.id, state: had.state, startedAt: had.startedAt });
+    // The inventory's names and hardware; what happened to the VM (id, power state, uptime) stays.
+    // In place: a copy of each of 100k VMs at every start was most of the simulator's start-up.
+    had.name = want.name;
+    had.host = want.host;
+    had.generation = want.generation;
+    had.cpuCount = want.cpuCount;
+    had.memoryMB = want.memoryMB;
+    had.guestShutdown = want.guestShutdown;
+    vms.push(had);
   }
   for (const old of before.values()) {
     if (old.created) vms.push(old);

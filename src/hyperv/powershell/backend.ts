@@ -111,6 +111,19 @@ export class PowerShellBackend implements Backend {
     return this.call({ op: 'consoleAccess', ...ref(vm) }, many(z.string()), { action: 'read console access of', vm: vm.name, host: vm.host });
   }
 
+  /** VM by VM through the warm pool (one Get-VMConnectAccess each); a VM that fails is left for the next pass. */
+  async consoleAccessAll(): Promise<{ vm: VmRef; accounts: string[] }[]> {
+    const out: { vm: VmRef; accounts: string[] }[] = [];
+    for (const vm of await this.list()) {
+      try {
+        out.push({ vm: ref(vm), accounts: await this.consoleAccess(vm) });
+      } catch {
+        // the next pass asks again
+      }
+    }
+    return out;
+  }
+
   async create(input: NewVmSpec): Promise<VmInfo> {
     const spec = NewVmSpecSchema.parse(input);
     return this.call({ op: 'create', ...spec }, VmInfoSchema, { action: 'create', vm: spec.name, host: spec.host });
