@@ -4,6 +4,7 @@ import { AuditLog } from './audit/log';
 import { reconcileOpenIntents } from './audit/reconcile';
 import { registerAuditMetrics } from './audit/metrics';
 import { startAssurance, type AuditAssurance } from './audit/runtime';
+import { checkpointMessage, type Checkpoint } from './audit/checkpoint';
 import type { AuditRecord } from './audit/record';
 import type { AnyCommand, Services } from './core/command';
 import type { Config } from './core/config';
@@ -48,6 +49,31 @@ export interface App {
   /** One pass of the background work (revoke expired grants, expire requests); the timer calls it. */
   tick(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * With an audit channel configured (VMBOT_SLACK_AUDIT_CHANNEL, VMBOT_TEAMS_AUDIT_CHANNEL), each
+ * signed checkpoint becomes a notice to the `audit` channel: kept in state until every front-end
+ * with such a channel has posted it, so neither a restart nor a chat outage loses it. Posting
+ * only queues (never blocks an audit append) and never throws into the checkpointer.
+ */
+function auditChannelPoster(config: Config) {
+  if (!config.VMBOT_SLACK_AUDIT_CHANNEL && !config.VMBOT_TEAMS_AUDIT_CHANNEL) return null;
+  const early: Checkpoint[] = [];
+  let send: ((cp: Checkpoint) => void) | null = null;
+  return {
+    post: (cp: Checkpoint) => (send ? send(cp) : void early.push(cp)),
+    through(outbox: Outbox, log: Logger) {
+      send = (cp) => {
+        try {
+          outbox.enqueue({ to: [], channels: ['audit'], reply: { status: 'done', visibility: 'conversation', ...checkpointMessage(cp), data: { checkpoint: cp } } });
+        } catch (e) {
+          log.error({ error: e instanceof Error ? e.message : String(e), records: cp.records }, 'audit checkpoint: could not queue its chat post');
+        }
+      };
+      for (const cp of early.splice(0)) send(cp);
+    },
+  };
 }
 
 /** Where a data directory keeps its audit query index (derived; safe to delete). */
@@ -109,7 +135,10 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
   try {
     const audit = await AuditLog.open(join(config.VMBOT_DATA_DIR, 'audit'), { segmentRecords: config.VMBOT_AUDIT_SEGMENT_RECORDS, clock });
     opened.push(audit);
-    const assurance = await startAssurance(config, audit, { clock, acceptBroken: opts.acceptBrokenAudit });
+    // Each signed checkpoint is posted in the audit chat channel(s) through the durable outbox;
+    // those signed before the outbox exists (start-up recovery writes records) wait for it.
+    const checkpoints = auditChannelPoster(config);
+    const assurance = await startAssurance(config, audit, { clock, acceptBroken: opts.acceptBrokenAudit, onCheckpoint: checkpoints?.post });
     opened.push(assurance);
     mark('audit');
     const store = await StateStore.open(join(config.VMBOT_DATA_DIR, 'state.json'));
@@ -134,6 +163,7 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
     // workflow step's own update): the outbox only delivers them.
     const outbox = new Outbox({ log: log.child({ component: 'outbox' }), store });
     notices.deliverThrough(outbox);
+    checkpoints?.through(outbox, log);
     const deps = { store, policy: () => evaluator, backend, audit, notices, clock };
     const auditReader = new AuditReader({ index: auditIndex, policy: () => evaluator, audit });
     const services: Services = { approvals: new Approvals(deps), consoles: new ConsoleGrants(deps), notices, auditReader };
@@ -177,6 +207,8 @@ export async function openApp(config: Config, opts: AppOptions = {}): Promise<Ap
         await ticking;
         await backend.close();
         await assurance.close();
+        // The final checkpoint's chat post is queued in state before close returns (posted on the next start).
+        await store.update(() => undefined).catch((e) => log.error({ error: e instanceof Error ? e.message : String(e) }, 'state write at shutdown failed'));
         await audit.close();
         await auditIndex.close();
         release();

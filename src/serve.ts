@@ -129,7 +129,7 @@ export async function startServer(config: Config, opts: ServeOptions): Promise<S
       };
       await f.start(ctx);
       started.push(f);
-      if (f.deliverNotice) sinks.push({ name: f.name, deliverNotice: f.deliverNotice.bind(f), updateNotice: f.updateNotice?.bind(f) });
+      if (f.deliverNotice) sinks.push({ name: f.name, deliverNotice: f.deliverNotice.bind(f), updateNotice: f.updateNotice?.bind(f), deliverToChannel: f.deliverToChannel?.bind(f) });
       log.info({ frontEnd: f.name }, `${f.name} started`);
     }
     // Together, once all are up: what start-up raised then reaches every front-end, not only the first.

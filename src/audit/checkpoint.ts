@@ -88,10 +88,21 @@ export function readCheckpoints(path: string): { found: FoundCheckpoint[]; ignor
 }
 
 function parseCheckpointLine(text: string): Checkpoint | null {
+  const cp = findCheckpoint(text);
+  if (cp) return cp;
+  // A chat or SIEM export that keeps each message as a JSON string: its quotes arrive escaped.
+  return text.includes('\\"') ? findCheckpoint(text.replace(/\\"/g, '"')) : null;
+}
+
+/** The first JSON object in the text decides: a checkpoint, an audit record carrying one, a HEC envelope. */
+function findCheckpoint(text: string): Checkpoint | null {
   for (let at = text.indexOf('{'); at !== -1; at = text.indexOf('{', at + 1)) {
+    const end = objectEnd(text, at);
+    if (end === -1) continue;
     let v: unknown;
     try {
-      v = JSON.parse(text.slice(at));
+      // Only the object: text after it (a chat client's "(edited)", a timestamp) is not part of it.
+      v = JSON.parse(text.slice(at, end));
     } catch {
       continue;
     }
@@ -106,6 +117,46 @@ function parseCheckpointLine(text: string): Checkpoint | null {
     return null;
   }
   return null;
+}
+
+/** Where the JSON object opening at `start` ends (index after its `}`), or -1 if it does not. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/**
+ * A checkpoint as a chat message (the audit channel): every value an auditor needs to check it
+ * without the bot's host, and, on a line of its own, the checkpoint exactly as the checkpoint
+ * file holds it, so a copy of the message (or of the whole channel) can be given to
+ * `vmbot audit verify --pubkey <key.pub> --checkpoints <copy>` as it is.
+ */
+export function checkpointMessage(cp: Checkpoint): { title: string; text: string } {
+  const fields = [
+    { label: 'Records', value: `1–${cp.records}` },
+    { label: 'Head hash (SHA-256 of record ' + cp.records + ')', value: cp.head },
+    { label: 'Time', value: cp.time },
+    { label: 'Key id', value: cp.keyId },
+    { label: 'Segment', value: String(cp.segment) },
+    { label: 'Signature (Ed25519, hex)', value: cp.sig },
+  ];
+  const text = [
+    `Signed audit checkpoint: the log held ${cp.records} records at ${cp.time}; the last one's hash is ${cp.head}.`,
+    ...fields.map((f) => `${f.label}: ${f.value}`),
+    'To check the log against it, save this message (or this channel) to a file and run: vmbot audit verify --pubkey vmbot-audit.pub --checkpoints <file>',
+    JSON.stringify(cp),
+  ].join('\n');
+  return { title: 'Audit checkpoint', text };
 }
 
 export interface CheckpointerOptions {

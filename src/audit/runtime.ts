@@ -3,7 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Config } from '../core/config';
 import { VmbotError } from '../core/errors';
-import { Checkpointer } from './checkpoint';
+import { Checkpointer, type Checkpoint } from './checkpoint';
 import { cursorFileFor, Forwarder, type ForwardStatus } from './forward/forwarder';
 import { HttpSink } from './forward/http';
 import type { Sink } from './forward/sink';
@@ -30,7 +30,17 @@ export interface AuditAssurance {
  * Start-up verification, then the checkpoint schedule (with a key configured). A log that does
  * not verify stops start-up with one message naming the broken record.
  */
-export async function startAssurance(config: Config, log: AuditLog, opts: { clock?: () => Date; acceptBroken?: string } = {}): Promise<AuditAssurance> {
+export interface AssuranceOptions {
+  clock?: () => Date;
+  acceptBroken?: string;
+  /**
+   * Each signed checkpoint, once it is durable (the app posts it in the audit chat channels).
+   * Called synchronously after the checkpoint is written: it must return at once and not throw.
+   */
+  onCheckpoint?: (cp: Checkpoint) => void;
+}
+
+export async function startAssurance(config: Config, log: AuditLog, opts: AssuranceOptions = {}): Promise<AuditAssurance> {
   const signing = config.VMBOT_AUDIT_KEY_FILE ? loadSigningKey(config.VMBOT_AUDIT_KEY_FILE, config.VMBOT_DATA_DIR) : null;
   const file = checkpointsFile(config);
   const startup = await verifyAtStartup(log.dir, { key: signing?.key, keyId: signing?.keyId, checkpointsFile: file });
@@ -45,6 +55,7 @@ export async function startAssurance(config: Config, log: AuditLog, opts: { cloc
         key: signing.key, keyId: signing.keyId, file, clock: opts.clock,
         everyRecords: config.VMBOT_AUDIT_CHECKPOINT_RECORDS, everyMs: config.VMBOT_AUDIT_CHECKPOINT_SECONDS * 1000,
         onError: (e) => console.error(`audit checkpoint failed: ${e instanceof Error ? e.message : e}`),
+        onCheckpoint: opts.onCheckpoint,
       }).start()
     : null;
   const forwarders: Forwarder[] = [];

@@ -18,6 +18,8 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 /** Every setting vmbot reads, from VMBOT_* variables; secrets (later: tokens) only from here. */
+const slackChannel = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD');
+
 export const ConfigSchema = z.strictObject({
   VMBOT_POLICY: z.string().default(() => join(packageRoot(), 'policies', 'example.yaml')),
   VMBOT_DATA_DIR: z.string().default('./data'),
@@ -63,7 +65,17 @@ export const ConfigSchema = z.strictObject({
   /** Workspaces allowed to talk to the bot (Slack team ids, T…); unset = any workspace the app is installed in. */
   VMBOT_SLACK_TEAM_IDS: list.pipe(z.array(z.string().regex(/^[TE][A-Z0-9]{2,}$/, 'must be Slack workspace ids such as T0123ABCD'))).optional(),
   /** Optional channel id where approval cards are also posted. */
-  VMBOT_SLACK_APPROVALS_CHANNEL: z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123ABCD').optional(),
+  VMBOT_SLACK_APPROVALS_CHANNEL: slackChannel.optional(),
+  /** Optional channel id where every signed audit checkpoint is posted (a copy the host admin does not control). */
+  VMBOT_SLACK_AUDIT_CHANNEL: slackChannel.optional(),
+  /**
+   * Optional Teams channel (its conversation id, 19:…@thread.tacv2, as in the channel's link)
+   * where every signed audit checkpoint is posted.
+   */
+  VMBOT_TEAMS_AUDIT_CHANNEL: z
+    .string()
+    .regex(/^19:[A-Za-z0-9_.=-]{1,200}@thread\.(tacv2|skype)$/, 'must be a Teams channel id such as 19:0a1b2c3d4e5f4a6b8c9d0e1f2a3b4c5d@thread.tacv2 (Get link to channel: the part after /channel/, URL-decoded)')
+    .optional(),
   /** Teams without authentication, for local development on a loopback host only. */
   VMBOT_TEAMS_DEV: z.enum(['0', '1']).optional(),
   VMBOT_OIDC_ISSUER: z.url().optional(),

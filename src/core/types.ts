@@ -101,9 +101,18 @@ export const ReplySchema = z.object({
 export type Reply = z.input<typeof ReplySchema>;
 
 /** A message to someone other than the caller (approvers, a requester): delivered through the outbox. */
+/**
+ * Channels a notice can be addressed to, by purpose: each front-end maps the purpose to its own
+ * configured channel (`audit`: VMBOT_SLACK_AUDIT_CHANNEL, VMBOT_TEAMS_AUDIT_CHANNEL).
+ */
+export const NoticeChannelSchema = z.enum(['audit']);
+export type NoticeChannel = z.infer<typeof NoticeChannelSchema>;
+
 export const NoticeSchema = z.object({
   /** Policy user ids; front-ends map them to their own identities. */
   to: z.array(z.string()),
+  /** Channels (by purpose) that receive it too, once per front-end that has one configured. */
+  channels: z.array(NoticeChannelSchema).optional(),
   reply: ReplySchema,
   /**
    * Groups the messages that a later step updates together, e.g. `request:r-7k2m` for every

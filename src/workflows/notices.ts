@@ -57,7 +57,7 @@ export class Notices {
       return fn(d, {
         // User text in a notice was redacted at the pipeline's entry; this catches anything a
         // workflow quotes from elsewhere (a backend error) before it goes to other people.
-        send: (notice) => void (notice.to.length && staged.push({ n: stageNotice(d, redactDeep(notice), at) })),
+        send: (notice) => void ((notice.to.length || notice.channels?.length) && staged.push({ n: stageNotice(d, redactDeep(notice), at) })),
         update: (topic, reply) => void staged.push({ u: stageCardUpdate(d, topic, redactDeep(reply), at) }),
       });
     });

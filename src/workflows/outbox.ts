@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Notice, Reply } from '../core/types';
+import type { Notice, NoticeChannel, Reply } from '../core/types';
 import type { Logger } from '../log/logger';
 import { silentLogger } from '../log/logger';
 import type { StoreData } from '../state/schema';
@@ -13,6 +13,7 @@ export interface OutboxNotice extends Notice {
 /** A message a sink sent, kept so a later step can replace it (every approver's card). */
 export interface SentRef {
   sink: string;
+  /** The policy user, or `#<channel>` for a post in a channel. */
   user: string;
   /** Opaque to core: e.g. Slack `{"channel":"D1","ts":"171.2"}`, a Teams activity id. */
   ref: string;
@@ -27,7 +28,15 @@ export interface NoticeSink {
   deliverNotice(user: string, notice: OutboxNotice): Promise<{ ref: string } | null>;
   /** Replace a message sent earlier with `reply` (the request was decided). */
   updateNotice?(sent: SentRef, reply: Reply): Promise<void>;
+  /**
+   * Post a notice in the channel this front-end has configured for `channel` (e.g. the audit
+   * channel). null: none configured here. A throw means "try again later", as for users.
+   */
+  deliverToChannel?(channel: NoticeChannel, notice: OutboxNotice): Promise<{ ref: string } | null>;
 }
+
+/** Whom a notice reaches: its users, and its channels. */
+const hasTargets = (n: Notice) => n.to.length > 0 || (n.channels?.length ?? 0) > 0;
 
 interface Job {
   key: string;
@@ -155,7 +164,7 @@ export class Outbox {
    */
   enqueue(notice: Notice): OutboxNotice {
     const id = newNoticeId();
-    if (!notice.to.length) return { ...notice, id };
+    if (!hasTargets(notice)) return { ...notice, id };
     const at = new Date(this.now());
     this.persist('queue notice', (d) => void stageNotice(d, notice, at, id));
     const n = { ...notice, id };
@@ -230,17 +239,31 @@ export class Outbox {
           const r = await sink.deliverNotice(user, n);
           if (r && n.topic) {
             const ref: SentRef = { sink: sink.name, user, ref: r.ref };
-            const list = this.sent.get(n.topic) ?? [];
-            list.push(ref);
-            this.sent.set(n.topic, list);
-            this.persist('keep sent reference', (d) => void (d.sentRefs[n.topic!] ??= []).push({ ...ref, at: new Date(this.now()).toISOString() }));
+            this.keepRef(n.topic, ref);
             // Decided while this card was on its way: it is updated like the others.
             if (n.reply !== sending && sink.updateNotice) this.push(`late:${n.id}:${key}`, `update ${n.topic} for ${user} via ${sink.name}`, () => sink.updateNotice!(ref, n.reply));
           }
         }, () => this.finished(n.id, key));
       }
+    for (const channel of n.channels ?? [])
+      for (const sink of this.sinks.values()) {
+        const key = `${sink.name}:#${channel}`;
+        if (!sink.deliverToChannel || done.has(key)) continue;
+        count++;
+        this.push(`${n.id}:${key}`, `notice ${n.id} to channel ${channel} via ${sink.name}`, async () => {
+          const r = await sink.deliverToChannel!(channel, n);
+          if (r && n.topic) this.keepRef(n.topic, { sink: sink.name, user: `#${channel}`, ref: r.ref });
+        }, () => this.finished(n.id, key));
+      }
     this.remaining.set(n.id, count);
     if (!count) this.finished(n.id, null);
+  }
+
+  private keepRef(topic: string, ref: SentRef): void {
+    const list = this.sent.get(topic) ?? [];
+    list.push(ref);
+    this.sent.set(topic, list);
+    this.persist('keep sent reference', (d) => void (d.sentRefs[topic] ??= []).push({ ...ref, at: new Date(this.now()).toISOString() }));
   }
 
   /** Every message sent under the topic, by a front-end that is up, is replaced (once per front-end and user). */

@@ -25,6 +25,8 @@ export class SlackStandIn {
   private wss?: WebSocketServer;
   socket?: WebSocket;
   readonly acks: Array<{ envelope_id: string; payload?: unknown }> = [];
+  /** Channels chat.postMessage refuses (the bot is not in them yet): answered `not_in_channel`. */
+  readonly refusedChannels = new Set<string>();
   private ts = 1700000000;
   private n = 0;
   url = '';
@@ -64,6 +66,7 @@ export class SlackStandIn {
         return { ok: true, user_id: 'U0VMBOTBOT', bot_id: 'B0VMBOT001', team_id: TEAM, team: 'Example' };
       case 'chat.postMessage': {
         const ch = String(args.channel);
+        if (this.refusedChannels.has(ch)) return { ok: false, error: 'not_in_channel' };
         return { ok: true, channel: ch.startsWith('U') ? `D${ch.slice(1)}` : ch, ts: `${++this.ts}.000100` };
       }
       default:

@@ -109,6 +109,15 @@ export class ConnectorStandIn {
   }
 
   private createConversation(body: any, res: ServerResponse) {
+    // A new thread in a team channel (channelData.channel.id, with its first message): kept as a
+    // message in that channel, so `in(<channel id>)` shows what the channel reads.
+    const channel = body?.channelData?.channel?.id;
+    if (channel) {
+      if (!body.activity) return this.send(res, 400, { error: { code: 'BadArgument', message: 'activity required for a channel thread' } });
+      const sent: SentActivity = { id: `act-${++this.seq}`, conversationId: channel, activity: body.activity, history: [] };
+      this.messages.push(sent);
+      return this.send(res, 201, { id: `${channel};messageid=${sent.id}`, activityId: sent.id });
+    }
     const member = body?.members?.[0];
     if (!member?.id) return this.send(res, 400, { error: { code: 'BadArgument', message: 'members required' } });
     const known = this.members.find((m) => m.id === member.id || m.aadObjectId === member.id);

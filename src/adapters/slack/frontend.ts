@@ -5,7 +5,7 @@ const { WebClient } = webApi;
 type WebClient = webApi.WebClient;
 type WebClientOptions = webApi.WebClientOptions;
 import { VmbotError } from '../../core/errors';
-import type { Delivery, Reply } from '../../core/types';
+import type { Delivery, NoticeChannel, Reply } from '../../core/types';
 import type { Logger } from '../../log/logger';
 import type { OutboxNotice, SentRef } from '../../workflows/outbox';
 import type { FrontEnd, FrontEndContext } from '../frontend';
@@ -22,6 +22,8 @@ export interface SlackSettings {
   teamIds: string[];
   /** Channel where approval cards are posted too. */
   approvalsChannel?: string;
+  /** Channel where each signed audit checkpoint is posted. */
+  auditChannel?: string;
 }
 
 /** What the code registers with Slack; manifest.json must declare the same (test/slack-manifest.test.ts). */
@@ -263,6 +265,14 @@ export class SlackFrontEnd implements FrontEnd {
       if (r.channel && r.ts) sent.push({ channel: r.channel, ts: r.ts });
     }
     return sent.length ? { ref: JSON.stringify(sent) } : null;
+  }
+
+  /** Outbox: a post in the configured channel for `channel` (the audit channel); null when none is configured. */
+  async deliverToChannel(channel: NoticeChannel, notice: OutboxNotice): Promise<{ ref: string } | null> {
+    const id = channel === 'audit' ? this.s.auditChannel : undefined;
+    if (!id) return null;
+    const r = await this.web.chat.postMessage({ channel: id, ...renderBlocks(notice.reply) });
+    return { ref: JSON.stringify([{ channel: r.channel ?? id, ts: r.ts ?? '' }]) };
   }
 
   async updateNotice(sent: SentRef, reply: Reply): Promise<void> {

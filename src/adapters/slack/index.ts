@@ -33,5 +33,6 @@ export const slackFrontEnd: FrontEndFactory = (env, config: Config) => {
   return new SlackFrontEnd({
     botToken: bot, appToken, signingSecret: appToken ? undefined : secret, apiUrl: config.VMBOT_SLACK_API_URL,
     teamIds: config.VMBOT_SLACK_TEAM_IDS ?? [], approvalsChannel: config.VMBOT_SLACK_APPROVALS_CHANNEL,
+    auditChannel: config.VMBOT_SLACK_AUDIT_CHANNEL,
   });
 };

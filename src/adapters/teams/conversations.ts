@@ -28,6 +28,11 @@ const StoreFile = z.object({
   botId: z.string().max(300).optional(),
   users: z.record(z.string(), UserEntry),
   topics: z.record(z.string(), z.object({ reply: z.record(z.string(), z.unknown()), at: z.string() })).default({}),
+  /**
+   * Team channels the bot has seen (a message there, or being added to the team), by channel
+   * id (19:…@thread.tacv2): the service URL and tenant to post there proactively (the audit channel).
+   */
+  channels: z.record(z.string(), z.object({ serviceUrl: z.string().max(500), tenantId: z.string().max(100).optional(), updatedAt: z.string() })).default({}),
 });
 type StoreFile = z.infer<typeof StoreFile>;
 
@@ -42,7 +47,7 @@ export class ConversationStore {
 
   static open(file: string): ConversationStore {
     const text = readFileIfExists(file);
-    if (text === null) return new ConversationStore(file, { version: 1, users: {}, topics: {} });
+    if (text === null) return new ConversationStore(file, { version: 1, users: {}, topics: {}, channels: {} });
     const parsed = StoreFile.safeParse(JSON.parse(text));
     if (!parsed.success) throw new Error(`${file} is not a vmbot Teams conversation store: ${parsed.error.issues[0]?.message}`);
     return new ConversationStore(file, parsed.data);
@@ -58,13 +63,23 @@ export class ConversationStore {
     return this.data.botId;
   }
 
+  /** A team channel seen before: where to post in it. */
+  channel(id: string): { serviceUrl: string; tenantId?: string } | undefined {
+    return this.data.channels[id];
+  }
+
   user(aad: string): UserEntry | undefined {
     return this.data.users[aad.toLowerCase()];
   }
 
   /** Remember what an incoming activity tells us; writes only when something changed. */
-  remember(seen: { aad?: string; userId?: string; name?: string; tenantId?: string; serviceUrl?: string; botId?: string; personal?: string }): void {
+  remember(seen: { aad?: string; userId?: string; name?: string; tenantId?: string; serviceUrl?: string; botId?: string; personal?: string; channels?: string[] }): void {
     const before = JSON.stringify(this.data);
+    for (const id of seen.serviceUrl ? seen.channels ?? [] : []) {
+      const cur = this.data.channels[id];
+      if (!cur || cur.serviceUrl !== seen.serviceUrl || cur.tenantId !== (seen.tenantId ?? cur.tenantId))
+        this.data.channels[id] = { serviceUrl: seen.serviceUrl!, tenantId: seen.tenantId ?? cur?.tenantId, updatedAt: new Date().toISOString() };
+    }
     if (seen.serviceUrl) this.data.serviceUrl = seen.serviceUrl;
     if (seen.tenantId) this.data.tenantId = seen.tenantId;
     if (seen.botId) this.data.botId = seen.botId;

@@ -6,7 +6,7 @@ import {
   type Activity, type AdaptiveCardInvokeResponse, type AdaptiveCardInvokeValue, type ConversationParameters,
   type ConversationReference,
 } from 'botbuilder';
-import type { Delivery, Reply } from '../../core/types';
+import type { Delivery, NoticeChannel, Reply } from '../../core/types';
 import type { OutboxNotice, SentRef } from '../../workflows/outbox';
 import type { FrontEnd, FrontEndContext } from '../frontend';
 import { COMMAND_VERB, readButton, readRefresh, REFRESH_VERB, renderCard, wantsCard, type ButtonClick } from './cards';
@@ -174,6 +174,7 @@ export class TeamsFrontEnd implements FrontEnd {
     this.store.remember({
       aad: aad && AAD.test(aad) ? aad : undefined, userId: a.from?.id, name: a.from?.name, tenantId, serviceUrl: a.serviceUrl,
       botId: a.recipient?.id, personal: a.conversation?.conversationType === 'personal' ? a.conversation.id : undefined,
+      channels: teamChannelsOf(a),
     });
   }
 
@@ -375,6 +376,34 @@ export class TeamsFrontEnd implements FrontEnd {
     return first;
   }
 
+  /**
+   * Outbox: a post in the configured channel for `channel` (VMBOT_TEAMS_AUDIT_CHANNEL), as a new
+   * thread in that channel (Bot Framework: create a conversation with channelData.channel.id and
+   * the activity; TeamsInfo.sendMessageToTeamsChannel does the same within a turn). Plain text, so
+   * what an auditor copies from Teams is exactly what was sent. The service URL is the one seen
+   * in that team (or the last one seen): until someone has written to the bot or added it to a
+   * team, the post waits and is retried.
+   */
+  async deliverToChannel(channel: NoticeChannel, notice: OutboxNotice): Promise<{ ref: string } | null> {
+    const id = channel === 'audit' ? this.host.config.VMBOT_TEAMS_AUDIT_CHANNEL : undefined;
+    if (!id) return null;
+    const seen = this.store.channel(id);
+    const serviceUrl = seen?.serviceUrl ?? this.store.serviceUrl;
+    if (!serviceUrl)
+      throw new Error(`VMBOT_TEAMS_AUDIT_CHANNEL: cannot post yet: the Teams service URL is unknown until VM Bot is added to the team or receives a message`);
+    const tenantId = this.settings.mode === 'authenticated' ? this.settings.tenantId : seen?.tenantId ?? this.store.tenantId;
+    const activity = { type: 'message', text: notice.reply.text, textFormat: 'plain' } as Partial<Activity>;
+    const params = {
+      isGroup: true, bot: { id: this.store.botId ?? (this.appId ? `28:${this.appId}` : '28:vmbot'), name: 'VM Bot' }, tenantId,
+      channelData: { channel: { id }, tenant: { id: tenantId } }, activity,
+    } as unknown as ConversationParameters;
+    let thread = '';
+    await this.adapter.createConversationAsync(this.appId, 'msteams', serviceUrl, CHANNEL_AUDIENCE, params, async (tc) => {
+      thread = tc.activity.conversation.id;
+    });
+    return { ref: JSON.stringify({ c: thread, a: '', s: serviceUrl } satisfies Ref) };
+  }
+
   /** Outbox: replace a card sent earlier (the request was decided: show who decided). */
   async updateNotice(sent: SentRef, reply: Reply): Promise<void> {
     const ref = JSON.parse(sent.ref) as Ref;
@@ -402,6 +431,19 @@ const inTurn = (ctx: TurnContext): Conversation => ({
   send: async (a) => (await ctx.sendActivity(a))?.id,
   update: async (a, id) => void (await ctx.updateActivity({ ...a, id })),
 });
+
+/**
+ * The team channels an activity comes from: the channel of a channel message, and the team's
+ * General channel (its id is the team id) when the bot is added to a team.
+ */
+function teamChannelsOf(a: Activity): string[] {
+  const data = a.channelData as { channel?: { id?: string }; team?: { id?: string } } | undefined;
+  const out = new Set<string>();
+  if (data?.channel?.id) out.add(data.channel.id);
+  if (data?.team?.id) out.add(data.team.id);
+  if (a.conversation?.conversationType === 'channel' && a.conversation.id) out.add(a.conversation.id.split(';')[0]!);
+  return [...out].filter((id) => /^19:[^;\s]{1,200}$/.test(id));
+}
 
 const isDecision = (click: ButtonClick) => /^(approve|deny):/.test(click.actionId);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
