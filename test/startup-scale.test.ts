@@ -1,6 +1,6 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadInventory, SimulatedHyperV, type Inventory } from '../src/hyperv/simulator';
+import { loadInventory, readInventoryText, SimulatedHyperV, type Inventory } from '../src/hyperv/simulator';
 import type { VmInfo } from '../src/hyperv/backend';
 import { tempDir } from './support/app';
 
@@ -87,5 +87,66 @@ describe('simulator start-up does only the work a change needs', () => {
     sim.setHost('hv02', { unreachable: true });
     await expect(sim.consoleAccessAll()).rejects.toMatchObject({ code: 'host_unreachable' });
     await expect(sim.list()).rejects.toMatchObject({ code: 'host_unreachable' });
+  });
+});
+
+describe('a restart with the same VMBOT_SIM_INVENTORY text does not parse it again', () => {
+  const setup = () => {
+    const dir = tempDir();
+    const invFile = join(dir, 'inventory.json');
+    const write = (inv: unknown) => writeFileSync(invFile, JSON.stringify(inv));
+    const open = () => SimulatedHyperV.open({ file: join(dir, 'simulator.json'), inventory: readInventoryText(invFile), latencyMs: 0 });
+    return { file: join(dir, 'simulator.json'), write, open };
+  };
+
+  test('same text: nothing applied or rewritten, what happened is kept; changed text: applied and reported', async () => {
+    const s = setup();
+    s.write(inventory);
+    const a = await s.open();
+    const web01 = (await a.get('web01'))!;
+    await a.start(web01);
+    await a.grantConsole(web01, 'CONTOSO\\alice');
+    const made = await a.create({ name: 'web05', host: 'hv01', generation: 2, cpuCount: 2, memoryMB: 4096, diskGB: 60, switch: 'Tenant-Web' });
+    const written = fileId(s.file);
+
+    const b = await s.open();
+    expect(fileId(s.file)).toBe(written);
+    expect(b.inventoryChanges).toBeNull();
+    expect((await b.get('web01'))!).toMatchObject({ id: web01.id, state: 'Running' });
+    expect(await b.consoleAccess(web01)).toEqual(['CONTOSO\\alice']);
+    expect((await b.get('web05'))!.id).toBe(made.id);
+
+    s.write({ vms: [...(inventory as object[]), { name: 'app01', host: 'hv04' }], hosts: {} });
+    const c = await s.open();
+    expect(c.inventoryChanges).toEqual({ added: ['app01@hv04'], removed: [], changed: [] });
+    expect((await c.list()).map((v) => v.name)).toEqual(['web01', 'web02', 'WEB02', 'app01', 'web05']);
+    expect((await c.get('web01'))!.state).toBe('Running');
+  });
+
+  test("the inventory's hosts still apply when it is not parsed again", async () => {
+    const s = setup();
+    s.write({ vms: inventory, hosts: { hv03: { unreachable: true } } });
+    await expect((await s.open()).list()).rejects.toMatchObject({ code: 'host_unreachable' });
+    const written = fileId(s.file);
+    await expect((await s.open()).list()).rejects.toMatchObject({ code: 'host_unreachable' });
+    expect(fileId(s.file)).toBe(written);
+  });
+
+  test('an inventory given as a value in between is applied, and the text is applied again after it', async () => {
+    const s = setup();
+    s.write(inventory);
+    await s.open();
+    const other = await SimulatedHyperV.open({ file: s.file, inventory: [{ name: 'solo01', host: 'hv01' }], latencyMs: 0 });
+    expect((await other.list()).map((v) => v.name)).toEqual(['solo01']);
+    const back = await s.open();
+    expect(back.inventoryChanges).toEqual({ added: ['web01@hv01', 'web02@hv01', 'WEB02@hv02'], removed: ['solo01@hv01'], changed: [] });
+  });
+
+  test('a broken inventory is still the same config error when a state file exists', async () => {
+    const s = setup();
+    s.write(inventory);
+    await s.open();
+    writeFileSync(join(s.file, '..', 'inventory.json'), '[{"name":"web01"}]');
+    await expect(s.open()).rejects.toMatchObject({ code: 'config', message: expect.stringMatching(/VMBOT_SIM_INVENTORY \(.*inventory\.json\): \[0\]\.host/) });
   });
 });

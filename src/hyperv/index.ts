@@ -6,14 +6,14 @@ import { VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import type { Backend } from './backend';
 import { PowerShellBackend } from './powershell/backend';
-import { DEFAULT_INVENTORY, InventorySchema, loadInventory, SimulatedHyperV, type Inventory } from './simulator';
+import { DEFAULT_INVENTORY, InventorySchema, loadInventory, readInventoryText, SimulatedHyperV, type Inventory } from './simulator';
 
 /** The configured backend: the simulator (embedded default) or PowerShell against real hosts. */
 export async function openBackend(config: Config): Promise<Backend> {
   if (config.VMBOT_BACKEND === 'simulator') {
     return SimulatedHyperV.open({
       file: join(config.VMBOT_DATA_DIR, 'simulator.json'),
-      inventory: config.VMBOT_SIM_INVENTORY ? loadInventory(config.VMBOT_SIM_INVENTORY) : undefined,
+      inventory: config.VMBOT_SIM_INVENTORY ? readInventoryText(config.VMBOT_SIM_INVENTORY) : undefined,
       latencyMs: config.VMBOT_SIM_LATENCY_MS,
     });
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Low } from 'lowdb';
 import { z } from 'zod';
@@ -66,6 +66,8 @@ const SimStateSchema = z.object({
   console: z.record(z.string(), z.array(z.string())),
   /** VM id -> account -> until when the bot meant the grant to last (ISO time). */
   consoleUntil: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+  /** The VMBOT_SIM_INVENTORY text these VMs were last made to match (its digest) and its hosts. */
+  inventory: z.strictObject({ digest: z.string(), hosts: z.record(z.string(), HostBehaviourSchema) }).optional(),
 });
 type SimState = z.infer<typeof SimStateSchema>;
 
@@ -79,35 +81,53 @@ export const DEFAULT_INVENTORY: Inventory = [
 ];
 
 /**
- * VMBOT_SIM_INVENTORY: inline JSON (starts with `[` or `{`) or the path of a JSON file. Every
- * problem is a config error naming the setting: a missing file, bad JSON, a wrong shape.
+ * VMBOT_SIM_INVENTORY as read (inline JSON, or the file it names), parsed and validated only when
+ * needed: a restart whose state file already holds this very inventory (same digest) does not
+ * parse and validate its 100k VMs again.
  */
-export function loadInventory(value: string, setting = 'VMBOT_SIM_INVENTORY'): ParsedInventory {
-  const inline = /^\s*[[{]/.test(value);
-  const where = inline ? setting : `${setting} (${value})`;
-  let text = value;
-  if (!inline) {
+export class InventoryText {
+  readonly digest: string;
+  constructor(
+    private readonly where: string,
+    private readonly text: string,
+  ) {
+    this.digest = createHash('sha256').update(text).digest('hex');
+  }
+
+  /** The inventory, validated; every problem is a config error naming the setting. */
+  parse(): ParsedInventory {
+    let json: unknown;
     try {
-      text = readFileSync(value, 'utf8');
+      json = JSON.parse(this.text);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
+      throw new VmbotError('config', `${this.where}: not valid JSON (${(e as Error).message}).`);
     }
+    const r = InventorySchema.safeParse(json);
+    if (!r.success) throw new VmbotError('config', formatZodIssues(this.where, r.error).join('\n'));
+    return r.data;
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new VmbotError('config', `${where}: not valid JSON (${(e as Error).message}).`);
-  }
-  const r = InventorySchema.safeParse(json);
-  if (!r.success) throw new VmbotError('config', formatZodIssues(where, r.error).join('\n'));
-  validated.add(r.data);
-  return r.data;
 }
 
-/** Inventories loadInventory has validated: SimulatedHyperV.open does not parse 100k VMs twice. */
-const validated = new WeakSet<object>();
+/**
+ * VMBOT_SIM_INVENTORY: inline JSON (starts with `[` or `{`) or the path of a JSON file, read. A
+ * file that cannot be read is a config error naming the setting; the JSON is checked by parse().
+ */
+export function readInventoryText(value: string, setting = 'VMBOT_SIM_INVENTORY'): InventoryText {
+  const inline = /^\s*[[{]/.test(value);
+  const where = inline ? setting : `${setting} (${value})`;
+  if (inline) return new InventoryText(where, value);
+  try {
+    return new InventoryText(where, readFileSync(value, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
+  }
+}
+
+/** VMBOT_SIM_INVENTORY read and validated: a missing file, bad JSON, a wrong shape are config errors. */
+export function loadInventory(value: string, setting = 'VMBOT_SIM_INVENTORY'): ParsedInventory {
+  return readInventoryText(value, setting).parse();
+}
 
 /** What a changed inventory did to a simulator that already had state. */
 export interface InventoryChanges {
@@ -123,9 +143,10 @@ export interface SimulatorOptions {
    * The VMs and hosts. Given explicitly (VMBOT_SIM_INVENTORY), it wins at every start: VMs it
    * lists exist with its hardware, others are removed (except VMs the bot created); only power
    * state and console grants carry over from the state file. Omitted, the fixture seeds a new
-   * state file and the state file wins after that.
+   * state file and the state file wins after that. As read from VMBOT_SIM_INVENTORY
+   * (InventoryText), it is parsed only when the state file does not already hold it.
    */
-  inventory?: Inventory;
+  inventory?: Inventory | InventoryText;
   /** Time a start or graceful stop takes, in ms. */
   latencyMs?: number;
 }
@@ -185,8 +206,7 @@ export class SimulatedHyperV implements Backend {
   }
 
   static async open(opts: SimulatorOptions = {}): Promise<SimulatedHyperV> {
-    const given = opts.inventory ?? DEFAULT_INVENTORY;
-    const inventory = validated.has(given) ? (given as ParsedInventory) : InventorySchema.parse(given);
+    const text = opts.inventory instanceof InventoryText ? opts.inventory : null;
     const now = new Date().toISOString();
     const fresh = (v: InventoryVm): SimVm => {
       const vm: SimVm = { ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off' };
@@ -202,9 +222,18 @@ export class SimulatedHyperV implements Backend {
         })
       : { read: async () => null, write: async () => undefined };
     const stored = await adapter.read();
+    // The state file already holds this very inventory (the same text, validated and applied when
+    // its digest was recorded; the simulator itself only adds VMs it creates, which an inventory
+    // keeps anyway): nothing to parse or apply. A state file edited by hand is not re-checked
+    // against an unchanged inventory; changing the inventory is.
+    const current = text && stored?.inventory?.digest === text.digest ? stored.inventory : null;
+    const inventory = current ? { vms: [], hosts: current.hosts } : text ? text.parse() : InventorySchema.parse(opts.inventory ?? DEFAULT_INVENTORY);
     const db = new Low<SimState>(adapter, stored ?? { vms: inventory.vms.map(fresh), console: {}, consoleUntil: {} });
-    const changes = stored && opts.inventory ? applyInventory(db.data, inventory.vms, fresh) : null;
+    const changes = stored && opts.inventory && !current ? applyInventory(db.data, inventory.vms, fresh) : null;
     const changed = changes && changes.added.length + changes.removed.length + changes.changed.length ? changes : null;
+    const recorded = text && !current;
+    if (text) db.data.inventory = { digest: text.digest, hosts: inventory.hosts };
+    else if (opts.inventory) delete db.data.inventory; // applied from a value: no text to compare with next time
     let settledAny = false;
     for (const vm of db.data.vms) {
       const settled = SETTLED[vm.state];
@@ -217,7 +246,7 @@ export class SimulatedHyperV implements Backend {
     }
     // Written only when it differs from the file: a new data dir records its seed (the file
     // wins after that); an unchanged inventory of 100k VMs is not rewritten at every start.
-    if (!stored || changed || settledAny) await db.write();
+    if (!stored || changed || settledAny || recorded) await db.write();
     const hosts = new Map(Object.entries(inventory.hosts).map(([h, b]) => [h.toLowerCase(), HostBehaviourSchema.parse(b)]));
     return new SimulatedHyperV(db, opts.latencyMs ?? 400, hosts, changed);
   }
