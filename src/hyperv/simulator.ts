@@ -208,8 +208,10 @@ export class SimulatedHyperV implements Backend {
   static async open(opts: SimulatorOptions = {}): Promise<SimulatedHyperV> {
     const text = opts.inventory instanceof InventoryText ? opts.inventory : null;
     const now = new Date().toISOString();
+    // The inventory was parsed for this open (zod hands out new objects): its VMs become the
+    // simulator's in place. A copy of 100k VMs was mostly garbage-collector time.
     const fresh = (v: InventoryVm): SimVm => {
-      const vm: SimVm = { ...v, id: v.id ?? randomUUID(), state: v.state ?? 'Off' };
+      const vm: SimVm = Object.assign(v, { id: v.id ?? randomUUID(), state: v.state ?? 'Off' });
       // A VM seeded as running booted now, as far as anyone can tell (uptime is then known).
       if (vm.state === 'Running' && !vm.startedAt) vm.startedAt = now;
       return vm;
