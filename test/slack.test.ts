@@ -211,17 +211,40 @@ describe('Slack approvals: cards by DM, buttons, the Deny modal, every card upda
 });
 
 describe('Slack buttons on VMs', () => {
-  test('a Start button runs start as the clicker; a retry of the same click never runs it twice', async () => {
+  test('a Start button runs start as the clicker; a retry of the same click or a double click never runs it twice', async () => {
     const bot = await slackBot();
     const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
     const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
     const responseUrl = slack.responseUrl();
-    const body = blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000009.000100' });
-    const [a, b] = await Promise.all([post(bot.url, body), post(bot.url, body)]);
-    expect([a.status, b.status]).toEqual([200, 200]);
-    await until(() => answersTo(responseUrl).filter((m) => String(m.text).includes('running')).length === 2);
-    const intents = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01' && x.kind === 'intent');
-    expect(intents).toHaveLength(1);
+    const at = Date.now() / 1000;
+    const body = blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000009.000100', actionTs: at });
+    // A double click: a second payload of its own, a moment later.
+    const second = blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000009.000100', actionTs: at + 0.4 });
+    const [a, b, c] = await Promise.all([post(bot.url, body), post(bot.url, body), post(bot.url, second)]);
+    expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
+    await until(() => answersTo(responseUrl).filter((m) => String(m.text).includes('running')).length === 3);
+    // One request in the audit log: one intent, one result, nothing else (not even a no-op decision).
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01');
+    expect(recs.map((x) => x.kind)).toEqual(['intent', 'result']);
+  });
+
+  test('the same button clicked again later (not a double click) runs again: a re-click is not answered with the first reply', async () => {
+    const bot = await slackBot();
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    const click = async (at: number) => {
+      const responseUrl = slack.responseUrl();
+      await post(bot.url, blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000010.000100', actionTs: at }));
+      await until(() => answersTo(responseUrl).some((m) => m.text !== undefined && !textOf(m).endsWith('…')));
+      return textOf(answersTo(responseUrl).find((m) => m.text !== undefined && !textOf(m).endsWith('…'))!);
+    };
+    const t = Date.now() / 1000;
+    expect(await click(t)).toBe('web01 is running.');
+    await bot.app.pipeline.handle({ principal: `slack:${USERS.alice}`, text: 'stop web01', channel: { kind: 'slack', id: 'C1' } });
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
+    // A minute later, on the same message: the user expects web01 to start again.
+    expect(await click(t + 60)).toBe('web01 is running.');
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Running');
   });
 
   test('a button clicked by someone else runs under their rights, not the card owner’s', async () => {

@@ -120,14 +120,14 @@ export function slashBody(user: string, text: string, responseUrl: string, extra
 }
 
 /** A block_actions payload for a button from one of our messages. */
-export function blockActionsBody(user: string, button: { action_id: string; value: string }, opts: { responseUrl: string; messageTs?: string; channel?: string; team?: string; view?: { id: string; type: string } }): string {
+export function blockActionsBody(user: string, button: { action_id: string; value: string }, opts: { responseUrl: string; messageTs?: string; channel?: string; team?: string; view?: { id: string; type: string }; actionTs?: number }): string {
   const payload = {
     type: 'block_actions', user: { id: user, username: 'x', team_id: opts.team ?? TEAM }, api_app_id: 'A0VMBOT', team: { id: opts.team ?? TEAM, domain: 'example' },
     trigger_id: `${Date.now()}.${++trigger}.trig`, response_url: opts.responseUrl,
     ...(opts.view
       ? { container: { type: 'view', view_id: opts.view.id }, view: { id: opts.view.id, type: opts.view.type, hash: 'h1' } }
       : { channel: { id: opts.channel ?? 'D0ALICE001' }, container: { type: 'message', message_ts: opts.messageTs ?? '1700000001.000100', channel_id: opts.channel ?? 'D0ALICE001', is_ephemeral: false }, message: { ts: opts.messageTs ?? '1700000001.000100' } }),
-    actions: [{ type: 'button', action_id: button.action_id, block_id: 'b', value: button.value, action_ts: `${Date.now() / 1000}` }],
+    actions: [{ type: 'button', action_id: button.action_id, block_id: 'b', value: button.value, action_ts: `${opts.actionTs ?? Date.now() / 1000}` }],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }

@@ -39,6 +39,9 @@ export const SCOPE_OF_METHOD: Record<string, string | null> = {
 };
 export const SLASH_COMMAND_SCOPE = 'commands';
 
+/** Clicks of one button by one user this close together are one request (a double click). */
+const DOUBLE_CLICK_MS = 10_000;
+
 /** Where a reply to a click goes, kept in a modal's private_metadata. */
 interface ReplyRoute {
   responseUrl?: string;
@@ -72,6 +75,8 @@ export class SlackFrontEnd implements FrontEnd {
   private app!: App;
   private web!: WebClient;
   private readonly pending = new Set<Promise<unknown>>();
+  /** The last click per clicker and button (see clickKey). */
+  private readonly recentClicks = new Map<string, { key: string; at: number }>();
 
   constructor(private readonly s: SlackSettings) {}
 
@@ -166,9 +171,9 @@ export class SlackFrontEnd implements FrontEnd {
         const title = value.c.split(' ')[0]!.replace(/^./, (c) => c.toUpperCase());
         return this.later('open modal', () => client.views.open({ trigger_id: body.trigger_id, view: inputsModal(value, JSON.stringify({ v: value, r: route }), title) as never }));
       }
-      // One key per button, message and clicker: a double click or a retry replays the first reply.
       const where = body.container?.message_ts ?? body.view?.id ?? body.trigger_id;
-      this.later('button', () => this.runClick(body.user.id, value.c, undefined, `btn:${where}:${action.action_id}`, route, body.view?.type === 'home'));
+      const key = this.clickKey(body.user.id, `${where}:${action.action_id}`, action.action_ts);
+      this.later('button', () => this.runClick(body.user.id, value.c, undefined, key, route, body.view?.type === 'home'));
     });
 
     app.view(INPUTS_VIEW, async ({ ack, body, view }) => {
@@ -194,6 +199,23 @@ export class SlackFrontEnd implements FrontEnd {
       if (!this.allowedTeam(team)) return void this.later('refusal', () => this.refuse(team, event.user, 'app home', 'home'));
       this.later('home', () => this.publishHome(event.user));
     });
+  }
+
+  /**
+   * The idempotency key of a click. A redelivered payload carries the same action_ts, so it gets
+   * the same key; a double click (a second payload within DOUBLE_CLICK_MS) is given the first
+   * click's key. A later click of the same button on the same message is a new request: keying on
+   * the button alone answered it with the first reply for a day ("web01 is running" while it was off).
+   */
+  private clickKey(user: string, button: string, actionTs: string | undefined): string {
+    const at = Number(actionTs) * 1000 || Date.now();
+    const id = `${user}:${button}`;
+    const last = this.recentClicks.get(id);
+    if (last && Math.abs(at - last.at) < DOUBLE_CLICK_MS) return last.key;
+    for (const [k, v] of this.recentClicks) if (Math.abs(at - v.at) >= DOUBLE_CLICK_MS) this.recentClicks.delete(k);
+    const key = `btn:${button}:${actionTs ?? at}`.slice(0, 200);
+    this.recentClicks.set(id, { key, at });
+    return key;
   }
 
   /** A click re-enters the pipeline as its command under the clicker's principal. */
