@@ -104,6 +104,26 @@ describe('signed checkpoints', () => {
     expect(cli.stdout).toMatch(/0 record\(s\) after it/);
   });
 
+  test('every M seconds while records arrive (VMBOT_AUDIT_CHECKPOINT_SECONDS), none while idle', async () => {
+    const dataDir = tempDir();
+    const keys = newKeys();
+    const app = await openTestApp({ VMBOT_DATA_DIR: dataDir, VMBOT_AUDIT_KEY_FILE: keys.keyFile, VMBOT_AUDIT_CHECKPOINT_RECORDS: '1000', VMBOT_AUDIT_CHECKPOINT_SECONDS: '1' });
+    try {
+      await writeRecords(app, 3);
+      const head = app.audit.head.id;
+      const signed = () => (existsSync(cpFile(dataDir)) ? readCheckpoints(cpFile(dataDir)).found.map((f) => f.cp) : []);
+      const end = Date.now() + 10_000;
+      while (!signed().length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      // far fewer than 1000 records, still open: the timer signed the head
+      expect(signed()).toEqual([expect.objectContaining({ records: head, keyId: keys.keyId })]);
+      await new Promise((r) => setTimeout(r, 2_200));
+      expect(signed()).toHaveLength(1); // nothing new, nothing signed
+    } finally {
+      await app.close();
+    }
+    expect((await verify(dataDir, [keys.pubFile])).ok).toBe(true);
+  });
+
   test('records written after the last checkpoint are counted', async () => {
     const dataDir = tempDir();
     const keys = newKeys();

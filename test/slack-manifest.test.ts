@@ -32,6 +32,14 @@ describe('manifest.json (Slack app manifest)', () => {
     for (const url of [manifest.features.slash_commands[0].url, manifest.settings.interactivity.request_url, manifest.settings.event_subscriptions.request_url])
       expect(new URL(url).pathname).toBe('/slack/events');
     expect(manifest.features.app_home.home_tab_enabled).toBe(true); // App Home is published
+    // Cards and notices are DMs from the app (chat.postMessage to a user id): they appear in the
+    // app's Messages tab, so it must be on; the bot reads no DMs (no message.im event), so it is
+    // read-only rather than a box whose messages go unanswered.
+    expect(manifest.features.app_home.messages_tab_enabled).toBe(true);
+    expect(BOT_EVENTS).not.toContain('message.im');
+    expect(manifest.features.app_home.messages_tab_read_only_enabled).toBe(true);
+    // HTTP mode by default (the URLs above); Socket Mode is the one switch README step 1 names.
+    expect(manifest.settings.socket_mode_enabled).toBe(false);
   });
 
   test('asks for exactly the bot scopes the code needs: every Web API method used is covered, nothing more', () => {

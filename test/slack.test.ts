@@ -74,11 +74,24 @@ describe('Slack over HTTP: /vm', () => {
     const rows = blocks.filter((b) => b.type === 'section' && b.fields);
     expect(rows.map((b) => b.text!.text)).toEqual(['*web01*', '*web02*']);
     expect(rows[0]!.fields!.map((f) => f.text)).toEqual(['*State*\nOff', '*Host*\nhv01']);
+    // A running VM shows its uptime too.
+    expect(rows[1]!.fields!.map((f) => f.text)).toEqual(['*State*\nRunning', expect.stringMatching(/^\*Host\*\nhv\d+$/), expect.stringMatching(/^\*Uptime\*\n\d+s$/)]);
     expect(JSON.stringify(m)).not.toMatch(/db0|dc01/);
     const labels = buttons(blocks).map((b) => `${JSON.parse(b.value).c}`);
     // web01 is off: Start; web02 is running: Stop, Console (alice may not turn off).
     expect(labels).toEqual(['start web01', 'stop web02', 'console web02']);
     expect(buttons(blocks).find((b) => b.text.text === 'Stop')!.confirm).toBeDefined();
+  });
+
+  test('status is private Block Kit: the VM’s facts as fields (state, host, uptime) and buttons for exactly what the user holds', async () => {
+    const bot = await slackBot();
+    const m = await finalOf((await vm(bot, USERS.alice, 'status web02')).responseUrl);
+    expect(m.response_type).toBe('ephemeral');
+    const fields = (m.blocks as Array<{ type: string; fields?: Array<{ text: string }> }>).filter((b) => b.type === 'section' && b.fields).flatMap((b) => b.fields!.map((f) => f.text.split('\n')[0]));
+    expect(fields).toEqual(expect.arrayContaining(['*State*', '*Host*', '*Uptime*']));
+    const bs = buttons(m.blocks);
+    expect(bs.map((b) => b.text.text)).toEqual(['Stop', 'Console']); // alice may not turn off
+    expect(bs[0]!.confirm).toMatchObject({ title: { text: 'Shut down web02?' } });
   });
 
   test('Turn off is offered only where the role allows it, and always behind a confirm dialog', async () => {
@@ -126,6 +139,49 @@ describe('Slack over HTTP: /vm', () => {
     expect(json).toContain('&lt;!channel&gt; ping &lt;@U0BOB00001&gt; &amp; &lt;http://evil|x&gt;');
     await until(() => slack.called('chat.postMessage').length >= 2);
     for (const c of slack.called('chat.postMessage')) expect(JSON.stringify(c.args)).not.toContain('<!channel>');
+  });
+});
+
+describe('escaping everywhere user text reaches Slack', () => {
+  const NASTY = '<!channel> <!here> <@U0BOB00001> & <http://evil|x>';
+  const ESCAPED = '&lt;!channel&gt; &lt;!here&gt; &lt;@U0BOB00001&gt; &amp; &lt;http://evil|x&gt;';
+  /** Every string Slack would render as mrkdwn in a message or view we sent. */
+  const rendered = (x: unknown): string => JSON.stringify(x);
+  const clean = (what: string, x: unknown) => {
+    const json = rendered(x);
+    for (const raw of ['<!channel>', '<!here>', '<@U0BOB00001>', '<http://evil|x>']) expect(`${what}: ${json.includes(raw) ? raw : 'clean'}`).toBe(`${what}: clean`);
+  };
+
+  test('a request reason and a deny reason are escaped in the cards, the updated cards, the requester’s notice, the modal and App Home', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SLACK_APPROVALS_CHANNEL: 'C0APPROVE1' } });
+    const r = await vm(bot, USERS.alice, `request web05 --template web-small --reason "${NASTY}"`);
+    const id = /r-[a-z2-9]{6}/.exec(textOf(await finalOf(r.responseUrl)))![0];
+    await until(() => slack.called('chat.postMessage').length >= 3);
+    for (const c of slack.called('chat.postMessage')) clean(`card to ${String(c.args.channel)}`, c.args);
+    expect(rendered(slack.called('chat.postMessage')[0]!.args.blocks)).toContain(ESCAPED);
+    // App Home of the approver lists the waiting request with its reason.
+    const home = JSON.stringify({ type: 'event_callback', team_id: TEAM, api_app_id: 'A0VMBOT', event_id: 'EvHome1', event_time: 1, event: { type: 'app_home_opened', user: USERS.carol, channel: 'D1', tab: 'home' } });
+    await post(bot.url, home, slackHeaders(home, { contentType: 'application/json' }));
+    await until(() => slack.called('views.publish').length === 1);
+    clean('App Home', slack.called('views.publish')[0]!.args);
+    // Deny through the modal with a reason that tries the same.
+    const card = slack.called('chat.postMessage').find((c) => c.args.channel === USERS.carol)!;
+    const deny = buttons(card.args.blocks).find((b) => b.text.text.startsWith('Deny'))!;
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.carol, deny, { responseUrl, channel: 'D0CAROL001' }));
+    await until(() => slack.called('views.open').length === 1);
+    const view = slack.called('views.open')[0]!.args.view as { private_metadata: string; callback_id: string };
+    clean('deny modal', { ...view, private_metadata: undefined });
+    await post(bot.url, viewSubmissionBody(USERS.carol, view, { reason: `no ${NASTY}` }));
+    await until(() => bot.app.store.data.approvals[id]!.status === 'denied');
+    await until(() => slack.called('chat.update').length === 3 && slack.called('chat.postMessage').some((c) => c.args.channel === USERS.alice));
+    for (const u of slack.called('chat.update')) {
+      clean(`updated card in ${String(u.args.channel)}`, u.args);
+      expect(rendered(u.args.blocks)).toContain(`no ${ESCAPED}`);
+    }
+    clean('requester notice', slack.called('chat.postMessage').find((c) => c.args.channel === USERS.alice)!.args);
+    await until(() => answersTo(responseUrl).length > 0);
+    for (const m of answersTo(responseUrl)) clean('reply to the decider', m);
   });
 });
 
