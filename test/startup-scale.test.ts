@@ -2,6 +2,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadInventory, readInventoryText, SimulatedHyperV, type Inventory } from '../src/hyperv/simulator';
 import type { VmInfo } from '../src/hyperv/backend';
+import { duplicateJsonKey, parsePolicyText, validatePolicy } from '../src/policy/loader';
 import { tempDir } from './support/app';
 
 // Issue 10: start-up at 10k users / 100k VMs. The work it skips must not change what the bot
@@ -150,3 +151,40 @@ describe('a restart with the same VMBOT_SIM_INVENTORY text does not parse it aga
     await expect(s.open()).rejects.toMatchObject({ code: 'config', message: expect.stringMatching(/VMBOT_SIM_INVENTORY \(.*inventory\.json\): \[0\]\.host/) });
   });
 });
+
+describe('a policy is refused as before the faster parse and schema', () => {
+  test('a key given twice in one object is found, escaped or not, and only within one object', () => {
+    expect(duplicateJsonKey('{"users": {"alice": {}, "bob": {}, "alice": {}}}')).toEqual({ key: 'alice', offset: 35 });
+    expect(duplicateJsonKey('{"users": {"alice": {}, "al\\u0069ce": {}}}')).toEqual({ key: 'alice', offset: 24 });
+    expect(duplicateJsonKey('{"a": {"x": 1}, "b": {"x": 1}, "c": ["x", "x"], "d": "\\"x\\": 1"}')).toBeNull();
+    expect(() => parsePolicyText('p.json', '{\n  "version": 1,\n  "version": 1\n}')).toThrow('p.json: line 3, column 3: the key "version" appears twice in the same object');
+  });
+
+  test('schema, reference and S 4.413 errors: the same messages, every one of them', () => {
+    const policy = {
+      version: 1,
+      users: {
+        alice: { identities: ['local:alice'], groups: ['nosuch'] },
+        'bad name!': { identities: ['local:x'] },
+        toString: { identities: ['local:alice'] },
+      },
+      roles: { wide: { operations: ['Delete Virtual Machine'] } },
+      scopes: { web: { vms: ['web*'] } },
+      assignments: [{ role: 'wide', scope: 'nowhere', users: ['alice'] }],
+    };
+    let message = '';
+    try {
+      validatePolicy('p.json', policy, new Date('2030-01-01'));
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split('\n')).toEqual([
+      'p.json: users.bad name!: Invalid key in record',
+      'p.json: users.alice.groups[1]: user "alice" is in group "nosuch", which is not defined under groups',
+      'p.json: users.toString.identities[1]: identity "local:alice" is claimed by both "alice" and "toString"',
+      'p.json: assignments[1].scope: assignment 1 names scope "nowhere", which is not defined',
+      'p.json: roles.wide.operations[1]: role "wide" grants "Delete Virtual Machine", which S 4.413 does not permit for guest administrators (only Start, Stop, Allow Input, Allow Output). Remove it, or add an exception with securityAnalysis and expires.',
+    ]);
+  });
+});
+
