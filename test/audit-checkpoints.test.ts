@@ -3,8 +3,9 @@
  * checkpointed record is present and unchanged, and names a cut tail, a deleted or renamed last
  * segment and a rewritten-and-re-hashed chain; a checkpoint by an unknown key is refused.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { verifyWithCheckpoints } from '../src/audit/assure';
 import { readCheckpoints, signCheckpoint } from '../src/audit/checkpoint';
@@ -12,7 +13,7 @@ import { generateAuditKeys, keyIdOf, loadPublicKeys } from '../src/audit/keys';
 import { listSegments } from '../src/audit/segments';
 import { canonicalJson, sha256 } from '../src/core/hash';
 import { openTestApp, tempDir, type TestApp } from './support/app';
-import { vmbot } from './support/cli';
+import { CLI, envWithoutVmbot, vmbot } from './support/cli';
 
 interface Keys { keyFile: string; pubFile: string; keyId: string }
 const newKeys = (): Keys => generateAuditKeys(tempDir('vmbot-keys-'));
@@ -102,6 +103,10 @@ describe('signed checkpoints', () => {
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(new RegExp(`Every record up to #${last.records} is present and unchanged`));
     expect(cli.stdout).toMatch(/0 record\(s\) after it/);
+    // the private key never lands in the data directory (state, audit, checkpoints)
+    const secret = readFileSync(keys.keyFile, 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const files = (readdirSync(dataDir, { recursive: true }) as string[]).map((f) => join(dataDir, f)).filter((f) => statSync(f).isFile());
+    for (const f of files) expect(readFileSync(f, 'utf8').replace(/\s/g, '')).not.toContain(secret);
   });
 
   test('every M seconds while records arrive (VMBOT_AUDIT_CHECKPOINT_SECONDS), none while idle', async () => {
@@ -268,6 +273,20 @@ describe('signed checkpoints', () => {
     const forged = await verify(dataDir, [keys.pubFile], { resume: true });
     expect(forged.ok).toBe(false);
     expect(forged.broken!.reason).toMatch(new RegExp(`record #${last.records} has changed since it was checkpointed`));
+  });
+
+  test('verify shows its progress on a terminal, and only there', async () => {
+    const dataDir = tempDir();
+    const keys = newKeys();
+    await runBot(dataDir, keys, 30);
+    // script(1) gives the command a pseudo-terminal; its output is what the operator sees
+    const tty = spawnSync('script', ['-qefc', `"${process.execPath}" "${CLI}" audit verify --pubkey "${keys.pubFile}"`, '/dev/null'], { env: { ...envWithoutVmbot(), VMBOT_DATA_DIR: dataDir }, encoding: 'utf8', timeout: 30_000 });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\rverifying… \d+% \(\d+ of \d+ MB, \d+ MB\/s\)/);
+    expect(tty.stdout).toMatch(/OK: \d+ records/);
+    const piped = vmbot(['audit', 'verify', '--pubkey', keys.pubFile], { VMBOT_DATA_DIR: dataDir });
+    expect(piped.code).toBe(0);
+    expect(piped.stdout + piped.stderr).not.toMatch(/verifying…/);
   });
 
   test('--checkpoints takes copies kept elsewhere (a directory, a SIEM export with other lines)', async () => {

@@ -3,7 +3,7 @@
  * a collector that is down, or a bot that restarts, loses nothing (at-least-once: duplicates
  * carry the record id).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cursorFileFor } from '../src/audit/forward/forwarder';
 import { generateAuditKeys } from '../src/audit/keys';
@@ -116,11 +116,12 @@ describe('syslog forwarding (RFC 5424, octet counting)', () => {
     expect(app2.assurance.forwarding()[0]!.lagRecords).toBeGreaterThan(0);
   });
 
-  test('collector down, records written, collector back, bot restarted (twice): every record arrives, none lost', async () => {
-    const col = await new SyslogCollector().start();
+  test.each(['tcp', 'tls'] as const)('over %s: collector down, records written, collector back, bot restarted (twice): every record arrives, none lost', async (proto) => {
+    const ca = proto === 'tls' ? makeTestCa() : null;
+    const col = await new SyslogCollector(ca ? { key: ca.key, cert: ca.cert } : undefined).start();
     collectors.push(col);
     const dataDir = tempDir();
-    const env = { VMBOT_AUDIT_SYSLOG: `tcp://127.0.0.1:${col.port}` };
+    const env: Record<string, string> = { VMBOT_AUDIT_SYSLOG: `${proto}://127.0.0.1:${col.port}`, ...(ca ? { VMBOT_AUDIT_SYSLOG_CA: ca.caFile } : {}) };
     let app = await open(dataDir, env);
     await traffic(app, 5);
     await until('first records', () => col.ids().length === allIds(dataDir).length);
@@ -190,9 +191,20 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
       expect(hec.ids()).toEqual(allIds(dataDir));
       const disk = new Map(diskLines(dataDir).map((r) => [r.id, JSON.parse(r.line) as unknown]));
       for (const e of hec.events) expect(e.event).toEqual(disk.get(e.id));
-      // the token is never written anywhere in the data directory
-      for (const f of [cursorFileFor(dataDir, 'http'), ...listSegments(join(dataDir, 'audit')).map((s) => s.file)])
-        expect(readFileSync(f, 'utf8')).not.toContain(token);
+      // restarted with everything delivered: nothing is sent twice
+      await app.close();
+      const delivered = hec.events.length;
+      app = await openTestApp({ VMBOT_DATA_DIR: dataDir, ...env });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(hec.events.length).toBe(delivered);
+      // the token is never written anywhere: data directory (state, cursors, audit, checkpoints), status, metrics
+      const files = (readdirSync(dataDir, { recursive: true }) as string[]).map((f) => join(dataDir, f)).filter((f) => statSync(f).isFile());
+      expect(files).toContain(cursorFileFor(dataDir, 'http'));
+      for (const f of files) expect(`${f}: ${readFileSync(f, 'utf8').includes(token)}`).toBe(`${f}: false`);
+      const st = vmbot(['audit', 'status'], { VMBOT_DATA_DIR: dataDir, ...env });
+      expect(st.stdout).toMatch(/http/);
+      expect(st.stdout + st.stderr).not.toContain(token);
+      expect((await app.metrics.text()).body).not.toContain(token);
     } finally {
       await app.close();
       await hec.stop();
