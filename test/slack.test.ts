@@ -129,6 +129,29 @@ describe('Slack over HTTP: /vm', () => {
     expect(textOf(await finalOf(ok.responseUrl))).toMatch(/web01 is off/i);
   });
 
+  test('a redelivered /vm (same trigger_id) runs once: one intent, and the redelivery is answered with the first reply', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SIM_LATENCY_MS: '200' } });
+    const responseUrl = slack.responseUrl();
+    const body = slashBody(USERS.alice, 'start web01', responseUrl);
+    const [a, b] = await Promise.all([post(bot.url, body), post(bot.url, body)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    await until(() => answersTo(responseUrl).filter((m) => textOf(m) === 'web01 is running.').length === 2);
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01');
+    expect(recs.map((x) => x.kind)).toEqual(['intent', 'result']);
+  });
+
+  test('a button click from a workspace outside VMBOT_SLACK_TEAM_IDS is refused and audited; nothing runs', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SLACK_TEAM_IDS: TEAM } });
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.alice, start, { responseUrl, team: 'T0EVIL0001' }));
+    expect(await finalOf(responseUrl)).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('does not take requests from this workspace') });
+    const rec = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).find((x) => x.command === 'start web01');
+    expect(rec).toMatchObject({ decision: 'deny', outcome: 'denied', reason: expect.stringContaining('T0EVIL0001') });
+    expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
+  });
+
   test('user text is escaped: <!channel>, <@U…>, & < > never ping or link', async () => {
     const bot = await slackBot();
     const r = await vm(bot, USERS.alice, 'request web05 --template web-small --reason "<!channel> ping <@U0BOB00001> & <http://evil|x>"');
@@ -330,10 +353,21 @@ describe('App Home', () => {
     const alice = JSON.stringify(home(USERS.alice).blocks);
     expect(alice).toContain('*web01*');
     expect(alice).toContain('Your console access');
-    expect(alice).toMatch(/web02.*until|until.*web02|expires/i);
+    // The grant with its end time (as HH:MM UTC) and the minutes left.
+    const grant = Object.values(bot.app.store.data.consoleGrants).find((g) => g.status === 'active')!;
+    expect(alice).toMatch(new RegExp(`web02\\*\\\\n[^"]*until [^"]*${grant.expiresAt.slice(11, 16)}[^"]*\\(\\d+ min(ute)?s? left\\)`));
     expect(buttons(home(USERS.alice).blocks).map((b) => JSON.parse(b.value).c)).toContain('start web01');
     const carol = home(USERS.carol);
     expect(buttons(carol.blocks).some((b) => b.text.text.startsWith('Approve'))).toBe(true);
+    // A click on the Home tab (Slack sends no response_url there) runs, answers by DM, and the Home
+    // is published again with the live state.
+    const start = buttons(home(USERS.alice).blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    await post(bot.url, blockActionsBody(USERS.alice, start, { view: { id: 'V0HOMEALICE', type: 'home' } }));
+    await until(() => slack.called('views.publish').filter((p) => p.args.user_id === USERS.alice).length === 2);
+    const after = slack.called('views.publish').filter((p) => p.args.user_id === USERS.alice).at(-1)!.args.view as { blocks: unknown[] };
+    expect(JSON.stringify(after.blocks)).toMatch(/\*web01\*"[^}]*\},"fields":\[\{"type":"mrkdwn","text":"\*State\*\\nRunning"/);
+    expect(buttons(after.blocks).map((b) => JSON.parse(b.value).c)).toEqual(expect.arrayContaining(['stop web01', 'console web01']));
+    await until(() => slack.called('chat.postMessage').some((c) => c.args.channel === USERS.alice && String(c.args.text).includes('web01 is running')));
   });
 });
 

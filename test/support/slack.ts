@@ -120,7 +120,7 @@ export function slashBody(user: string, text: string, responseUrl: string, extra
 }
 
 /** A block_actions payload for a button from one of our messages. */
-export function blockActionsBody(user: string, button: { action_id: string; value: string }, opts: { responseUrl: string; messageTs?: string; channel?: string; team?: string; view?: { id: string; type: string }; actionTs?: number }): string {
+export function blockActionsBody(user: string, button: { action_id: string; value: string }, opts: { responseUrl?: string; messageTs?: string; channel?: string; team?: string; view?: { id: string; type: string }; actionTs?: number }): string {
   const payload = {
     type: 'block_actions', user: { id: user, username: 'x', team_id: opts.team ?? TEAM }, api_app_id: 'A0VMBOT', team: { id: opts.team ?? TEAM, domain: 'example' },
     trigger_id: `${Date.now()}.${++trigger}.trig`, response_url: opts.responseUrl,
