@@ -307,6 +307,20 @@ describe('Slack buttons on VMs', () => {
     expect(recs.map((x) => x.kind)).toEqual(['intent', 'result']);
   });
 
+  test('a click’s answers never replace or delete the message the button is on (Slack applies them to that message: the list, the card)', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SIM_LATENCY_MS: '300' } });
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const start = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'start web01')!;
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.alice, start, { responseUrl, messageTs: '1700000011.000100' }));
+    await until(() => answersTo(responseUrl).some((m) => textOf(m) === 'web01 is running.'));
+    const answers = answersTo(responseUrl);
+    expect(answers.map((m) => textOf(m))).toEqual([expect.stringContaining('web01 is starting'), 'web01 is running.']);
+    for (const m of answers) expect(m).toMatchObject({ replace_original: false });
+    expect(answers.some((m) => m.delete_original)).toBe(false);
+    expect(answers.at(-1)).toMatchObject({ response_type: 'in_channel' });
+  });
+
   test('the same button clicked again later (not a double click) runs again: a re-click is not answered with the first reply', async () => {
     const bot = await slackBot();
     const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);

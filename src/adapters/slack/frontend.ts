@@ -221,7 +221,7 @@ export class SlackFrontEnd implements FrontEnd {
   /** A click re-enters the pipeline as its command under the clicker's principal. */
   private async runClick(user: string, text: string, inputs: Record<string, string> | undefined, key: string, route: ReplyRoute, fromHome: boolean) {
     const delivery: Delivery = route.responseUrl
-      ? this.viaResponseUrl((m) => postJson(route.responseUrl!, m))
+      ? this.viaResponseUrl((m) => postJson(route.responseUrl!, m), true)
       : { final: (reply) => this.post(user, route.channel, reply) };
     await this.ctx.handle({ principal: `slack:${user}`, text, inputs, channel: { kind: 'slack', id: route.channel ?? 'home' }, idempotencyKey: key }, delivery);
     if (fromHome) await this.publishHome(user);
@@ -230,19 +230,21 @@ export class SlackFrontEnd implements FrontEnd {
   /**
    * Replies through response_url (slash commands, buttons in messages): progress is posted
    * ephemeral, and the final reply replaces it; a final for the conversation removes the
-   * progress and is posted in the channel.
+   * progress and is posted in the channel. For a click, Slack applies replace_original and
+   * delete_original to the message the button is on (the list, the approval card), not to our
+   * progress, so a click's answers are always new messages.
    */
-  private viaResponseUrl(send: (m: Record<string, unknown>) => Promise<unknown>): Delivery {
+  private viaResponseUrl(send: (m: Record<string, unknown>) => Promise<unknown>, click = false): Delivery {
     return {
       progress: async (reply, previous) => {
-        await send({ response_type: 'ephemeral', replace_original: !!previous, ...renderBlocks(reply) });
+        await send({ response_type: 'ephemeral', replace_original: !click && !!previous, ...renderBlocks(reply) });
         return { ref: 'response_url' };
       },
       final: async (reply, handle) => {
         if (reply.visibility === 'conversation') {
-          if (handle) await send({ delete_original: true });
+          if (handle && !click) await send({ delete_original: true });
           await send({ response_type: 'in_channel', replace_original: false, ...renderBlocks(reply) });
-        } else await send({ response_type: 'ephemeral', replace_original: !!handle, ...renderBlocks(reply) });
+        } else await send({ response_type: 'ephemeral', replace_original: !click && !!handle, ...renderBlocks(reply) });
       },
     };
   }
