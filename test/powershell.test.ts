@@ -155,6 +155,28 @@ describePowerShell('PowerShell pool: timeouts and dead sessions', (ps) => {
     }
   });
 
+  test('a timed-out call leaves no PowerShell running behind it (a launcher such as the .NET tool shim runs it as a child)', async () => {
+    // A session killed on timeout whose PowerShell kept running would finish the cut-off cmdlet
+    // later (a Start-VM nobody waits for) and hold its pipes open.
+    const pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 8_000, setup: ['$null = Get-Date'] });
+    try {
+      const pid = Number((await pool.run('$PID')).trim());
+      expect(pid).toBeGreaterThan(0);
+      expect((await rejection(pool.run('Start-Sleep -Seconds 600'))).code).toBe('timeout');
+      let alive = true;
+      for (const end = Date.now() + 15_000; alive && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          alive = false;
+        }
+      }
+      expect(alive).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+
   test('a session killed from outside is noticed, replaced, and the pool keeps serving', async () => {
     const pool = await PwshPool.open({ size: 1, executable: ps.executable, timeoutMs: 120_000, setup: [`Import-Module -Name ${psQuote(RUNNER_MODULE)}`] });
     try {

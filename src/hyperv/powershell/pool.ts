@@ -1,4 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
 import { PowerShell } from 'node-powershell';
+import treeKill from 'tree-kill';
 import { VmbotError } from '../../core/errors';
 
 export interface PoolOptions {
@@ -188,6 +190,11 @@ export class PwshPool {
   private async kill(s: Session): Promise<void> {
     if (s.dead) return;
     s.dead = true;
+    // The whole process tree: a launcher (the .NET tool shim, a wrapper script) runs PowerShell as
+    // its child, which would otherwise go on running the cut-off cmdlet (a Start-VM nobody waits
+    // for) and hold our pipes open. tree-kill: taskkill /T on Windows, ps/pgrep elsewhere.
+    const pid = (s.shell as unknown as { process?: ChildProcess }).process?.pid;
+    if (pid) await new Promise<void>((done) => treeKill(pid, 'SIGKILL', () => done()));
     await s.shell.dispose('SIGKILL').catch(() => undefined);
   }
 }
