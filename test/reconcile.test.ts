@@ -53,8 +53,12 @@ describe('reconciliation after a crash between intent and result', () => {
     const crashed = await openTestApp({ VMBOT_SIM_LATENCY_MS: '600000' });
     const dataDir = crashed.config.VMBOT_DATA_DIR;
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    // The crash point: the simulated boot under way, its 600 s timer armed (with the action's
+    // timeout, two fake timers more), so no real timer of the abandoned app outlives the test.
+    const armed = jest.getTimerCount() + 2;
     void crashed.say('alice', 'start web01');
-    for (let i = 0; i < 10_000 && !(crashed.audit.openIntents().length && simState(dataDir, 'web01') === 'Starting'); i++) await immediate();
+    const crashPoint = () => crashed.audit.openIntents().length && simState(dataDir, 'web01') === 'Starting' && jest.getTimerCount() >= armed;
+    for (const end = Date.now() + 20_000; !crashPoint() && Date.now() < end; ) await immediate();
     const [intent] = crashed.audit.openIntents();
     expect(intent).toMatchObject({ kind: 'intent', vm: 'web01', user: 'alice' });
     expect(simState(dataDir, 'web01')).toBe('Starting');
