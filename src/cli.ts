@@ -9,6 +9,7 @@ import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli'
 import { loadConfig, packageRoot, type Config } from './core/config';
 import { exitCodeForError, isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
+import { unknownCommandReply } from './core/help';
 import { closest, plural } from './core/text';
 import { writeFileDurable } from './state/durable-file';
 import { exportJea, JEA_FUNCTIONS, JEA_ROLE_NAME } from './hyperv/powershell/jea';
@@ -173,10 +174,20 @@ async function policy(args: string[]): Promise<number> {
     const file = values.policy ?? loadConfig().VMBOT_POLICY;
     const ev = new PolicyEvaluator(loadPolicyFile(file).policy);
     const inventory = values.inventory ? inventoryHosts(loadInventory(values.inventory, '--inventory')) : undefined;
-    const x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '), { inventory });
+    let x;
+    try {
+      x = explain(ev, ALL_COMMANDS, values.as, positionals.join(' '), { inventory });
+    } catch (e) {
+      // A typo reads as it does in chat ("did you mean", among the commands that principal may use).
+      if (isVmbotError(e) && e.code === 'unknown_command')
+        throw new VmbotError('usage', unknownCommandReply(e.detail ?? '', ALL_COMMANDS, ev, ev.identify(values.as), e.message).text);
+      throw e;
+    }
     if (values.json) console.log(JSON.stringify(x));
     else {
-      console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : 'not in the policy'}`);
+      // "alice" is not a principal: "local:alice" is (the channel comes first).
+      const hint = x.user || values.as.includes(':') ? '' : ` (a principal names its channel: local:${values.as}, slack:U…, teams:…)`;
+      console.log(`principal  ${x.principal} → ${x.user ? `user ${x.user}` : `not in the policy${hint}`}`);
       console.log(`command    ${x.command}${x.operation ? ` → operation "${x.operation}"` : ''}${x.vm ? ` on ${x.vm}` : ''}`);
       console.log(`decision   ${x.decision.allow ? 'ALLOW' : 'DENY'}: ${x.decision.reason}`);
       // Every decision names its assignment; "none" says no assignment grants it at all.
@@ -194,7 +205,7 @@ async function policy(args: string[]): Promise<number> {
   }
   if (sub === 'export') return policyExport(rest);
   if (sub === 'access' || sub === 'diff') return policyAccess(sub, rest);
-  throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | access | diff <old> <new> | schema | export jea <file> --out <dir>');
+  throw new VmbotError('usage', 'Usage: vmbot policy lint <file> | explain --as <principal> <text> | access | diff <old> <new> | schema | export jea <file> --out <dir> --group DOMAIN\\group');
 }
 
 /**
@@ -290,14 +301,16 @@ async function policyExport(args: string[]): Promise<number> {
 async function audit(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const dir = (c: Config) => join(c.VMBOT_DATA_DIR, 'audit');
-  if (sub === 'verify') {
+  // Every reader of the log needs one: a wrong VMBOT_DATA_DIR must not pass an audit as "OK: 0
+  // records" nor read as an empty log or an internal error.
+  const withLog = (): Config => {
     const config = loadConfig();
-    // Nothing to verify is not "OK": a wrong VMBOT_DATA_DIR must not pass an audit.
-    if (!existsSync(dir(config))) throw new VmbotError('config', `No audit log at ${dir(config)}: nothing to verify. Check VMBOT_DATA_DIR (now ${config.VMBOT_DATA_DIR}).`);
-    return auditVerify(rest, config);
-  }
+    if (!existsSync(dir(config))) throw new VmbotError('config', `No audit log at ${dir(config)}${sub === 'verify' ? ': nothing to verify' : ''}. Check VMBOT_DATA_DIR (now ${config.VMBOT_DATA_DIR}).`);
+    return config;
+  };
+  if (sub === 'verify') return auditVerify(rest, withLog());
   if (sub === 'keygen') return auditKeygen(rest);
-  if (sub === 'status') return auditStatus(rest, loadConfig());
+  if (sub === 'status') return auditStatus(rest, withLog());
   if (sub === 'query' || sub === 'export') {
     const { values } = parseArgs({
       args: rest,
@@ -307,7 +320,7 @@ async function audit(args: string[]): Promise<number> {
     const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
     if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
     if (!(AUDIT_FORMATS as readonly string[]).includes(format)) throw new VmbotError('usage', `--format must be ${AUDIT_FORMATS.join(', ')}; "${format}" is not one of them.`);
-    const config = loadConfig();
+    const config = withLog();
     const { AuditIndex, auditIndexFile } = await auditIndexModules();
     const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
     let result;
@@ -332,7 +345,7 @@ async function audit(args: string[]): Promise<number> {
     return 0;
   }
   if (sub === 'reindex') {
-    const config = loadConfig();
+    const config = withLog();
     const t = Date.now();
     const { AuditIndex, auditIndexFile } = await auditIndexModules();
     const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
@@ -344,7 +357,7 @@ async function audit(args: string[]): Promise<number> {
     }
     return 0;
   }
-  throw new VmbotError('usage', 'Usage: vmbot audit verify [--pubkey <file>] [--checkpoints <file>] [--resume] | keygen --out <dir> | status | query [filters] [--format text|json|csv] | export [--format json|csv] [--out file] | reindex');
+  throw new VmbotError('usage', 'Usage: vmbot audit verify [--pubkey <file>] [--checkpoints <file>] [--resume] | keygen --out <dir> | status | query [filters] [--format text|json|jsonl|csv] | export [--format json|jsonl|csv] [--out file] | reindex');
 }
 
 /** The package's version (package.json next to policies/, from src/ or dist/ alike). */

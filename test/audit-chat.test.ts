@@ -35,8 +35,8 @@ describe('audit in chat, as the auditor (dave: Read Audit Log over every VM)', (
     expect(denied.text.split('\n').slice(1)).toEqual([expect.stringMatching(/mallory: Start Virtual Machine db01 → denied/)]);
     const bob = await app.say('dave', 'audit --user bob --vm DB01 --operation "stop virtual machine"');
     expect(bob.text.split('\n').slice(1).map((l) => l.replace(/^#\d+ \S+ \S+ /, ''))).toEqual([
-      expect.stringMatching(/^intent bob: Stop Virtual Machine db01 → allow/),
-      expect.stringMatching(/^result bob: Stop Virtual Machine db01 → ok/),
+      expect.stringMatching(/^intent bob: Stop Virtual Machine \(shutdown\) db01 → allowed/),
+      expect.stringMatching(/^result bob: Stop Virtual Machine \(shutdown\) db01 → ok/),
     ]);
     expect((await app.say('dave', 'audit --since 1h --limit 2')).text).toMatch(/^Newest 2 of \d+ audit records matching since=/);
     expect((await app.say('dave', 'audit --until 2020-01-01')).text).toBe('No audit records matching until=2020-01-01T00:00:00.000Z in every VM.');

@@ -73,9 +73,9 @@ describe('Slack over HTTP: /vm', () => {
     const blocks = m.blocks as Array<{ type: string; text?: { text: string }; fields?: Array<{ text: string }> }>;
     const rows = blocks.filter((b) => b.type === 'section' && b.fields);
     expect(rows.map((b) => b.text!.text)).toEqual(['*web01*', '*web02*']);
-    expect(rows[0]!.fields!.map((f) => f.text)).toEqual(['*State*\nOff', '*Host*\nhv01']);
+    expect(rows[0]!.fields!.map((f) => f.text)).toEqual(['*State*\noff', '*Host*\nhv01']);
     // A running VM shows its uptime too.
-    expect(rows[1]!.fields!.map((f) => f.text)).toEqual(['*State*\nRunning', expect.stringMatching(/^\*Host\*\nhv\d+$/), expect.stringMatching(/^\*Uptime\*\n\d+s$/)]);
+    expect(rows[1]!.fields!.map((f) => f.text)).toEqual(['*State*\nrunning', expect.stringMatching(/^\*Host\*\nhv\d+$/), expect.stringMatching(/^\*Uptime\*\n\d+s$/)]);
     expect(JSON.stringify(m)).not.toMatch(/db0|dc01/);
     const labels = buttons(blocks).map((b) => `${JSON.parse(b.value).c}`);
     // web01 is off: Start; web02 is running: Stop, Console (alice may not turn off).
@@ -379,7 +379,7 @@ describe('App Home', () => {
     await post(bot.url, blockActionsBody(USERS.alice, start, { view: { id: 'V0HOMEALICE', type: 'home' } }));
     await until(() => slack.called('views.publish').filter((p) => p.args.user_id === USERS.alice).length === 2);
     const after = slack.called('views.publish').filter((p) => p.args.user_id === USERS.alice).at(-1)!.args.view as { blocks: unknown[] };
-    expect(JSON.stringify(after.blocks)).toMatch(/\*web01\*"[^}]*\},"fields":\[\{"type":"mrkdwn","text":"\*State\*\\nRunning"/);
+    expect(JSON.stringify(after.blocks)).toMatch(/\*web01\*"[^}]*\},"fields":\[\{"type":"mrkdwn","text":"\*State\*\\nrunning"/);
     expect(buttons(after.blocks).map((b) => JSON.parse(b.value).c)).toEqual(expect.arrayContaining(['stop web01', 'console web01']));
     await until(() => slack.called('chat.postMessage').some((c) => c.args.channel === USERS.alice && String(c.args.text).includes('web01 is running')));
   });

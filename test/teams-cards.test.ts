@@ -25,8 +25,8 @@ describe('Adaptive Card rendering', () => {
     const rows = ofType(card, 'Container');
     // The first three texts of a row are the VM's facts (confirm dialogs of its buttons follow).
     expect(rows.map((r) => texts(r).slice(0, 3))).toEqual([
-      ['web01', 'Off', 'hv01'],
-      ['web02', 'Running', 'hv01'],
+      ['web01', 'off', 'hv01'],
+      ['web02', 'running', 'hv01'],
     ]);
     expect(JSON.stringify(card)).not.toMatch(/db0|dc01/);
   });

@@ -1,4 +1,5 @@
 import type { AuditRecord } from './record';
+import { stateWord } from '../core/text';
 import { toCsv } from './query';
 
 /** The output formats `audit query` and `audit export` accept (README lists exactly these). */
@@ -21,9 +22,18 @@ const outcomeOf = (r: AuditRecord) => r.outcome ?? (r.decision === 'deny' ? 'den
  * not the permission reason of the decision before it.
  */
 export function auditTextLine(r: AuditRecord): string {
+  return `#${r.id} ${r.time} ${r.kind.padEnd(8)} ${(r.user ?? r.principal ?? '-').padEnd(8)} ${recordWords(r)}`;
+}
+
+/**
+ * "Stop Virtual Machine (turn off) db01 → ok (why)": the same words in the CLI's text view and
+ * in chat's `audit`. A request whose desired state already held says so (details.noop).
+ */
+export function recordWords(r: AuditRecord): string {
   const outcome = outcomeOf(r);
-  const why = outcome === 'failed' || outcome === 'unknown' ? r.error ?? r.reason : r.reason;
-  return `#${r.id} ${r.time} ${r.kind.padEnd(8)} ${(r.user ?? r.principal ?? '-').padEnd(8)} ${operationOf(r)}${r.vm ? ` ${r.vm}` : ''} → ${outcome}${why ? ` (${why})` : ''}`;
+  const noop = r.details?.noop === true && typeof r.details.state === 'string' ? `nothing to do: already ${stateWord(r.details.state)}` : null;
+  const why = outcome === 'failed' || outcome === 'unknown' ? r.error ?? r.reason : noop ?? r.reason;
+  return `${operationOf(r)}${r.vm ? ` ${r.vm}` : ''} → ${outcome}${why ? ` (${why})` : ''}`;
 }
 
 /**

@@ -33,8 +33,11 @@ export function helpReply(commands: readonly AnyCommand[], policy: PolicyEvaluat
     }
     return { status: 'done', title: matching[0]!.c.name, text: matching.map((x) => `${x.summary}\nUsage: ${x.usage}`).join('\n') };
   }
-  const width = Math.max(...usable.map((x) => x.usage.length));
-  const lines = usable.map((x) => `  ${x.usage.padEnd(width)}  ${x.summary}`);
+  // One very long usage (audit's filters) must not push every summary 170 columns right: it
+  // goes on lines of its own, its summary under it; the others keep their column.
+  const long = (u: string) => u.length > LONG_USAGE;
+  const width = Math.max(0, ...usable.filter((x) => !long(x.usage)).map((x) => x.usage.length));
+  const lines = usable.map((x) => (long(x.usage) ? `${wrapUsage(x.usage)}\n      ${x.summary}` : `  ${x.usage.padEnd(width)}  ${x.summary}`));
   const intro = identity ? 'Commands you can use:' : 'You are not known to vmbot yet; you can only use:';
   return {
     status: 'done',
@@ -42,4 +45,17 @@ export function helpReply(commands: readonly AnyCommand[], policy: PolicyEvaluat
     text: `${intro}\n${lines.join('\n')}`,
     fields: usable.map((x) => ({ label: x.usage, value: x.summary })),
   };
+}
+
+const LONG_USAGE = 64;
+
+/** A long usage broken before its `[option]` groups, at most ~90 columns a line. */
+function wrapUsage(usage: string): string {
+  const lines = [''];
+  for (const part of usage.split(/ (?=\[)/)) {
+    const cur = lines[lines.length - 1]!;
+    if (cur && cur.length + part.length + 1 > 88) lines.push(part);
+    else lines[lines.length - 1] = cur ? `${cur} ${part}` : part;
+  }
+  return lines.map((l, i) => `${i ? '      ' : '  '}${l}`).join('\n');
 }

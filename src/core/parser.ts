@@ -110,10 +110,15 @@ export function parseCommand(text: string, commands: readonly AnyCommand[], inpu
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
-    const what = ARG_WORDS[key] ?? (key ? `"${key}"` : 'an argument');
+    // An option is named as the user typed it (--outcome), never by its internal slot name.
+    const isFlag = key !== '' && !!command.flags && Object.hasOwn(command.flags, key);
+    const what = ARG_WORDS[key] ?? (isFlag ? `--${key}` : key ? `"${key}"` : 'an argument');
     const missing = key !== '' && raw[key] === undefined;
+    // A choice among fixed words: list them in the user's terms, not zod's `expected one of "a"|"b"`.
+    if (!missing && issue.code === 'invalid_value' && issue.values.length)
+      throw new VmbotError('usage', `${what} must be one of ${issue.values.map(String).join(', ')}; "${truncate(String(raw[key]))}" is not one. ${usage}`);
     // Messages are written for people in each schema; zod's generic ones are replaced, never shown.
-    const generic = /^(Invalid input|Too (small|big)|Unrecognized key)/.test(issue.message);
+    const generic = /^(Invalid|Too (small|big)|Unrecognized key|Expected)/.test(issue.message);
     const msg = missing ? `${command.name} needs ${what}` : generic ? `${capitalise(what)} is not valid` : capitalise(issue.message);
     throw new VmbotError('usage', `${msg}. ${usage}`);
   }

@@ -21,8 +21,10 @@ export function authorize(policy: PolicyEvaluator, userId: string, subject: Subj
     case 'any': {
       if (!subject.operations.length) return { allow: true, reason: 'open to every known user; results are filtered to the caller’s scopes' };
       const held = subject.operations.find((op) => policy.holdsAnywhere(userId, op));
+      // The assignment that grants it, as for a VM operation: explain and the audit name it.
+      const matched = held ? policy.decide(userId, held, null).matched : undefined;
       return held
-        ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(userId, held).join(', ')}` }
+        ? { allow: true, reason: `holds "${held}" in ${policy.scopesWith(userId, held).join(', ')}`, ...(matched ? { matched } : {}) }
         : { allow: false, reason: `no assignment grants ${subject.operations.map((op) => `"${op}"`).join(' or ')}` };
     }
     case 'vm': {

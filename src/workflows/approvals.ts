@@ -183,7 +183,9 @@ export class Approvals {
       .filter((r) => r.requester === identity.id || decidable.has(r.scope))
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
       .slice(0, 25);
-    if (!rows.length) return { status: 'done', text: 'No requests for you to see. Type "help request" to ask for a new VM.', data: { requests: [] } };
+    // Point to "help request" only for those who may ask (an approver-only user may not).
+    const mayAsk = this.policy.holdsAnywhere(identity.id, 'Request Virtual Machine');
+    if (!rows.length) return { status: 'done', text: `No requests for you to see.${mayAsk ? ' Type "help request" to ask for a new VM.' : ''}`, data: { requests: [] } };
     const pending = rows.filter((r) => r.status === 'pending');
     const done = rows.filter((r) => r.status !== 'pending');
     const line = (r: ApprovalRequest) => `  ${r.id}  ${r.name.padEnd(12)} ${r.template.padEnd(10)} ${this.summaryOf(r)}`;
@@ -497,7 +499,8 @@ function trailWords(x: { kind: string; operation: string | null; outcome: string
   const what = words[op] ?? op;
   if (op === 'request.collision') return requester ? `${NOT_FULFILLED} → failed` : `${what} → failed (${x.reason ?? ''})`;
   const mayExplain = !requester || x.user === requester || op === 'request.deny' || op === 'request.approval';
-  const detail = mayExplain ? x.error ?? x.reason : null;
+  // The error in words: the record keeps `conflict: …`, the trail drops the code name.
+  const detail = mayExplain ? x.error?.replace(/^[a-z_]+: /, '') ?? x.reason : null;
   return `${what} → ${x.outcome ?? '-'}${detail ? ` (${detail})` : ''}`;
 }
 

@@ -1,3 +1,4 @@
+import { recordWords } from '../audit/format';
 import type { AuditIndex, HistogramBucket, IndexedQuery } from '../audit/index/index';
 import type { AuditLog } from '../audit/log';
 import type { QuerySkip } from '../audit/query';
@@ -123,7 +124,6 @@ export class AuditReader {
 /** One line per record, for chat and text exports. */
 export function recordLine(r: AuditRecord): string {
   const who = r.user ?? r.principal ?? '-';
-  const what = `${r.operation ?? r.command ?? '-'}${r.vm ? ` ${r.vm}` : ''}`;
-  const outcome = r.outcome ?? r.decision ?? '-';
-  return `#${r.id} ${r.time.slice(0, 19).replace('T', ' ')} ${r.kind} ${who}: ${what} → ${outcome}${r.reason ? ` (${r.reason})` : ''} [${r.correlationId}]`;
+  // The CLI text view's words (turn-off vs shutdown, a failure's error, no-ops).
+  return `#${r.id} ${r.time.slice(0, 19).replace('T', ' ')} ${r.kind} ${who}: ${recordWords(r)} [${r.correlationId}]`;
 }

@@ -1,3 +1,4 @@
+import { stateWord } from '../../core/text';
 import type { ActionInput, Reply, ReplyAction } from '../../core/types';
 
 /* Block Kit for vmbot's platform-neutral replies. Plain JSON (no Bolt types) so it is easy to
@@ -78,7 +79,7 @@ export function renderBlocks(reply: Reply): { text: string; blocks: Block[] } {
       blocks.push({
         type: 'section', block_id: `vm:${n}`,
         text: mrkdwn(`*${escapeMrkdwn(vm.name)}*`),
-        fields: [mrkdwn(`*State*\n${escapeMrkdwn(vm.state)}`), mrkdwn(`*Host*\n${escapeMrkdwn(vm.host)}`), ...(vm.uptime ? [mrkdwn(`*Uptime*\n${escapeMrkdwn(vm.uptime)}`)] : [])],
+        fields: [mrkdwn(`*State*\n${escapeMrkdwn(stateWord(vm.state))}`), mrkdwn(`*Host*\n${escapeMrkdwn(vm.host)}`), ...(vm.uptime ? [mrkdwn(`*Uptime*\n${escapeMrkdwn(vm.uptime)}`)] : [])],
       });
       blocks.push(...actionBlocks(indexed.filter(([a]) => a.subject === vm.name), `vmact:${n}`));
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stateWord } from '../../core/text';
 import type { Reply, ReplyAction } from '../../core/types';
 
 export type { ReplyAction };
@@ -183,7 +184,7 @@ export function renderCard(reply: Reply, opts: CardOptions = {}): AdaptiveCard {
             type: 'ColumnSet',
             columns: [
               { type: 'Column', width: 'stretch', items: [{ type: 'TextBlock', text: escapeCardText(vm.name), weight: 'Bolder', wrap: true }] },
-              { type: 'Column', width: 'auto', items: [{ type: 'TextBlock', text: escapeCardText(vm.state), color: vm.state === 'Running' ? 'Good' : 'Default', wrap: true }] },
+              { type: 'Column', width: 'auto', items: [{ type: 'TextBlock', text: escapeCardText(stateWord(vm.state)), color: vm.state === 'Running' ? 'Good' : 'Default', wrap: true }] },
               { type: 'Column', width: 'auto', items: [{ type: 'TextBlock', text: escapeCardText(vm.host), isSubtle: true, wrap: true }] },
             ],
           },

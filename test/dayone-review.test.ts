@@ -1,0 +1,143 @@
+/**
+ * Acceptance review of issue 10 (day one): what the first pass left short, each as the user sees
+ * it. Chat replies never carry zod's own text; explain names the assignment for every decision
+ * and answers an unknown command as the chat does; every audit subcommand on a data directory
+ * that does not exist fails in words; states read the same in Slack and Teams rows as in text.
+ */
+import { ALL_COMMANDS } from '../commands/index';
+import { renderBlocks } from '../src/adapters/slack/render';
+import { renderCard } from '../src/adapters/teams/cards';
+import { explain } from '../src/policy/explain';
+import { appsClosedAfterEach, EXAMPLE_POLICY, tempDir } from './support/app';
+import { vmbot } from './support/cli';
+
+const open = appsClosedAfterEach();
+/** zod's generic wording (v4) and internal slot names: never in a chat reply. */
+const ZOD_TEXT = /Invalid (input|option|string|type)|expected (one of|string|number|date)|received|Too (small|big)|Unrecognized key|\brest\b|"vm"|"id"/;
+
+describe('chat replies carry no zod text', () => {
+  test.each([
+    ['dave', 'audit --outcome bad', /^--outcome must be one of ok, failed, unknown, denied, invalid, pending; "bad" is not one\. Usage: audit /],
+    ['dave', 'audit --limit -3', /^--limit must be at least 1\. /],
+    ['dave', 'audit --since', /^--since needs a value\. /],
+    ['alice', 'console web01 --minutes -3', /^--minutes must be at least 1\. /],
+    ['alice', 'console web01 --minutes 1.5', /^--minutes needs a whole number/],
+    ['alice', 'request web30 --template', /^--template needs a value\. /],
+    ['alice', 'request web30 --template web-small --reason', /^--reason needs a value\. /],
+    ['carol', 'approve', /^approve needs a request id/],
+    ['carol', 'approve x', /^A request id looks like r-7k2mqx\. /],
+    ['carol', 'deny r-abcdef', /^deny needs a reason\. /],
+  ])('%s: "%s"', async (user, text, expected) => {
+    const app = await open();
+    const r = await app.say(user, text);
+    expect(r.status).toBe('invalid');
+    expect(r.text).toMatch(expected);
+    expect(r.text).not.toMatch(ZOD_TEXT);
+  });
+});
+
+describe('policy explain: the assignment for every decision, and the chat\'s answer to a typo', () => {
+  test.each([
+    ['alice', 'request web31 --template web-small', true, { index: 2, role: 'requester', scope: 'web' }],
+    ['alice', 'request shop --template web-small', false, { index: 2, role: 'requester', scope: 'web' }], // the command refuses; the policy allowed it
+    ['carol', 'approve r-abcdef', true, { index: 3, role: 'approver', scope: 'web' }],
+    ['erin', 'requests', true, { index: 3, role: 'approver', scope: 'web' }],
+    ['dave', 'audit', true, { index: 4, role: 'auditor', scope: 'estate' }],
+    ['alice', 'console', true, { index: 0, role: 'guest-admin', scope: 'web' }],
+  ])('%s: "%s" names its assignment', async (user, text, allow, matched) => {
+    const app = await open();
+    const x = explain(app.policy(), ALL_COMMANDS, `local:${user}`, text);
+    expect(x.decision).toMatchObject({ allow, matched });
+  });
+
+  test('the CLI prints it (numbered from 1), not "none" beside an ALLOW', () => {
+    const r = vmbot(['policy', 'explain', '--as', 'local:alice', 'request', 'web31', '--template', 'web-small'], { VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_DATA_DIR: tempDir() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('matched    assignment #3: role requester in scope web (user)');
+  });
+
+  test('an unknown command: the chat\'s words ("did you mean"), exit 2 as a usage error', async () => {
+    const app = await open();
+    const chat = await app.say('alice', 'strat web01');
+    const r = vmbot(['policy', 'explain', '--as', 'local:alice', 'strat', 'web01'], { VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_DATA_DIR: tempDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')[0]).toBe(chat.text.split('\n')[0]);
+    expect(r.stderr).toContain('Did you mean "start"?');
+  });
+
+  test('a principal without its channel is named as such (alice is local:alice)', () => {
+    const r = vmbot(['policy', 'explain', '--as', 'alice', 'start', 'web01'], { VMBOT_POLICY: EXAMPLE_POLICY, VMBOT_DATA_DIR: tempDir() });
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('principal  alice → not in the policy (a principal names its channel: local:alice, slack:U…, teams:…)');
+  });
+});
+
+describe('audit subcommands on a data directory that does not exist', () => {
+  test.each([['query'], ['export'], ['reindex'], ['status']])('audit %s: exit 1, "No audit log at …", no internal error, nothing created', (sub) => {
+    const dir = `${tempDir()}/nope`;
+    const r = vmbot(['audit', sub], { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`No audit log at ${dir}/audit. Check VMBOT_DATA_DIR (now ${dir}).`);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('one casing for states in the Slack and Teams rows too', () => {
+  test('list: Block Kit sections and Adaptive Card rows say "off"/"running" as the text does', async () => {
+    const app = await open();
+    await app.say('alice', 'start web02');
+    const list = await app.say('alice', 'list');
+    const slack = JSON.stringify(renderBlocks(list).blocks);
+    expect(slack).toContain('*State*\\noff');
+    expect(slack).toContain('*State*\\nrunning');
+    expect(slack).not.toMatch(/State\*\\n(Off|Running)/);
+    const rows = JSON.stringify(renderCard(list));
+    expect(rows).toContain('"text":"running"');
+    expect(rows).not.toMatch(/"text":"(Off|Running)"/);
+  });
+});
+
+describe('small words', () => {
+  test('an approver who cannot request is not told to "help request" on an empty list', async () => {
+    const app = await open();
+    const r = await app.say('carol', 'requests');
+    expect(r.status).toBe('done');
+    expect(r.text).toBe('No requests for you to see.');
+    expect((await app.say('alice', 'requests')).text).toContain('Type "help request" to ask for a new VM.');
+  });
+
+  test('help keeps its columns readable: a long usage goes on a line of its own', async () => {
+    const app = await open();
+    const lines = (await app.say('dave', 'help')).text.split('\n');
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(120);
+    expect(lines).toContain('  whoami          Show who vmbot thinks you are and what you may do');
+  });
+
+  test('request show: the trail reads in words, no error code names', async () => {
+    const app = await open();
+    const r = await app.say('alice', 'request web32 --template web-small');
+    const id = r.data!.requestId as string;
+    await app.say('erin', `deny ${id} "too big"`);
+    await app.say('carol', `approve ${id}`);
+    // carol decides in web: she sees why her late approval was refused.
+    const show = await app.say('carol', `request show ${id}`);
+    expect(show.text).toContain('already denied by erin');
+    expect(show.text).not.toMatch(/\b(conflict|usage|invalid_state|not_found):/);
+  });
+});
+
+describe('the audit views say what happened', () => {
+  test('chat\'s audit reads as the CLI text view: a no-op says so, turn-off and shutdown differ, an intent is "allowed"', async () => {
+    const app = await open();
+    await app.say('alice', 'start web02');
+    await app.say('alice', 'start web02');
+    await app.say('bob', 'start db01');
+    await app.say('bob', 'stop db01 --turnoff');
+    const lines = (await app.say('dave', 'audit')).text.split('\n');
+    expect(lines.filter((l) => /alice: Start Virtual Machine web02/.test(l)).at(-1)).toMatch(/decision alice: Start Virtual Machine web02 → ok \(nothing to do: already running\)/);
+    expect(lines).toContainEqual(expect.stringMatching(/intent bob: Stop Virtual Machine \(turn off\) db01 → allowed \(/));
+    const cli = vmbot(['audit', 'query', '--vm', 'web02'], { VMBOT_DATA_DIR: app.config.VMBOT_DATA_DIR, VMBOT_POLICY: EXAMPLE_POLICY });
+    expect(cli.stdout.trim().split('\n').at(-1)).toMatch(/decision alice +Start Virtual Machine web02 → ok \(nothing to do: already running\)$/);
+  });
+});
+
