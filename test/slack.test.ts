@@ -116,6 +116,14 @@ describe('Slack over HTTP: /vm', () => {
     expect((await bot.app.backend.get('web01'))!.state).toBe('Off');
   });
 
+  test('Slack’s Request URL check when the admin saves the manifest (url_verification) is answered with the challenge', async () => {
+    const bot = await slackBot();
+    const body = JSON.stringify({ token: 'x', challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P', type: 'url_verification' });
+    const res = await post(bot.url, body, slackHeaders(body, { contentType: 'application/json' }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ challenge: 'c-3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
+  });
+
   test('a workspace outside VMBOT_SLACK_TEAM_IDS is refused and the refusal audited; nothing runs', async () => {
     const bot = await slackBot({ overrides: { VMBOT_SLACK_TEAM_IDS: `${TEAM},T0OTHER002` } });
     const r = await vm(bot, USERS.alice, 'start web01', { team_id: 'T0EVIL0001' });
@@ -127,6 +135,16 @@ describe('Slack over HTTP: /vm', () => {
     // The allowed workspace still works.
     const ok = await vm(bot, USERS.alice, 'status web01');
     expect(textOf(await finalOf(ok.responseUrl))).toMatch(/web01 is off/i);
+  });
+
+  test('shutdown (SIGTERM) after the ack: the command still runs to its end and its answer is delivered before the log closes', async () => {
+    const bot = await slackBot({ overrides: { VMBOT_SIM_LATENCY_MS: '400' } });
+    const r = await vm(bot, USERS.alice, 'start web01');
+    expect(r.res.status).toBe(200); // acked: the HTTP request is over, the work is not
+    await bot.stop();
+    expect(answersTo(r.responseUrl).map((m) => m.text).filter(Boolean).at(-1)).toBe('web01 is running.');
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web01');
+    expect(recs.map((x) => `${x.kind}:${x.outcome ?? ''}`)).toEqual(['intent:', 'result:ok']);
   });
 
   test('a redelivered /vm (same trigger_id) runs once: one intent, and the redelivery is answered with the first reply', async () => {
