@@ -6,7 +6,7 @@ import { manualClock } from './support/policy';
 import { ProbeFrontEnd, serversStoppedAfterEach, until } from './support/server';
 
 /**
- * DESIGN "Front-ends": a notice is written to state in the same update as the workflow step.
+ * docs/architecture.md, "Notices and the outbox": a notice is written to state in the same update as the workflow step.
  * Each test lets the workflow's own state write reach the disk and then "crashes" the process:
  * every later state write fails, so nothing written after the step survives. After a restart
  * with a front-end up, the notice the step raised must still be delivered (and the cards sent

@@ -1,4 +1,5 @@
 import { slackFrontEnd } from '../src/adapters/slack/index';
+import { createLogger } from '../src/log/logger';
 import { readAuditRecords } from './support/audit';
 import { serversStoppedAfterEach, until } from './support/server';
 import { APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackStandIn, TEAM, USERS, blockActionsBody, buttons, slackHeaders, slashBody, viewSubmissionBody } from './support/slack';
@@ -415,6 +416,29 @@ describe('Socket Mode', () => {
     expect(bot.http).not.toBeNull();
     // No HTTP endpoint for Slack in Socket Mode.
     expect((await post(bot.url, 'x')).status).toBe(404);
+  });
+});
+
+describe('operator log', () => {
+  test.each(['http', 'socket'] as const)('at debug level (%s mode), no token or signing secret is ever written, while Slack traffic flows', async (mode) => {
+    const lines: string[] = [];
+    const log = createLogger('debug', { write: (l: string) => void lines.push(l) });
+    const env = mode === 'socket' ? { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_APP_TOKEN: APP_TOKEN } : { SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET };
+    const s = await serve({ frontEnds: undefined, factories: [slackFrontEnd], env, log }, { VMBOT_SLACK_API_URL: `${slack.url}/api/` });
+    const url = s.http!.address().url;
+    const responseUrl = slack.responseUrl();
+    const body = slashBody(USERS.alice, 'request web05 --template web-small --reason "shop"', responseUrl);
+    if (mode === 'socket') {
+      await until(() => slack.socket !== undefined);
+      slack.socket!.send(JSON.stringify({ envelope_id: 'env-log', type: 'slash_commands', payload: Object.fromEntries(new URLSearchParams(body)), accepts_response_payload: true }));
+    } else {
+      await post(url, body);
+      await post(url, body, slackHeaders(body, { secret: 'f'.repeat(32) })); // a bad signature is logged as a warning
+    }
+    await until(() => slack.called('chat.postMessage').length >= 2);
+    expect(lines.length).toBeGreaterThan(3);
+    const all = lines.join('');
+    for (const secret of [BOT_TOKEN, APP_TOKEN, SIGNING_SECRET, BOT_TOKEN.slice(5), APP_TOKEN.slice(5)]) expect(all).not.toContain(secret);
   });
 });
 

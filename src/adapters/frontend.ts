@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger';
 import type { NoticeSink } from '../workflows/outbox';
 
 /**
- * The lifecycle seam every door implements (DESIGN "Front-ends"): start with the app and the
+ * The lifecycle seam every door implements (docs/architecture.md, "The front-end seam"): start with the app and the
  * HTTP host, stop on shutdown. A front-end does three things only: map the platform's user to a
  * principal, hand the pipeline a Request (ctx.handle), render the Reply. It holds no policy and
  * writes no audit records.
@@ -51,7 +51,7 @@ export interface FrontEndContext {
 }
 
 /**
- * How a front-end is configured: from the environment (DESIGN's table of names). Returns null
+ * How a front-end is configured: from the environment (README's configuration table). Returns null
  * when not configured; throws VmbotError('config', message naming the variable) when
  * configured wrongly, so start-up stops with one clear message.
  */

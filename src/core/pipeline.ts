@@ -40,7 +40,7 @@ export const exitCodeFor = (s: ReplyStatus): number => ({ done: 0, pending: 0, i
 type Authorised = { ok: true; vm?: VmInfo; decision: Decision | null } | { ok: false; decision: Decision; message: string };
 
 /**
- * The one request path of DESIGN.md: parse, identify, authorize, audit intent, execute,
+ * The one request path (docs/architecture.md): parse, identify, authorize, audit intent, execute,
  * audit result, reply. Every front-end calls handle(); nothing here knows which one.
  */
 export class Pipeline {

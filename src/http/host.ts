@@ -12,7 +12,7 @@ export interface HttpHostOptions {
 }
 
 /**
- * The one HTTP host of the serving process (DESIGN: one process, one pipeline, many doors).
+ * The one HTTP host of the serving process (docs/architecture.md: one process, one pipeline, many doors).
  * express 5: Bolt's ExpressReceiver is an express router, botbuilder's CloudAdapter.process
  * takes express's req/res, and the web view's server-rendered pages are plain routes, so every
  * door mounts on one app without adapters between frameworks.

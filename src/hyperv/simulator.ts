@@ -71,7 +71,7 @@ const SimStateSchema = z.object({
 });
 type SimState = z.infer<typeof SimStateSchema>;
 
-/** The fixture inventory of DESIGN.md. */
+/** The fixture inventory the example policy is written for (README "Simulator"). */
 export const DEFAULT_INVENTORY: Inventory = [
   { name: 'web01', host: 'hv01', state: 'Off' },
   { name: 'web02', host: 'hv01', state: 'Running' },

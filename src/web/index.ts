@@ -107,7 +107,7 @@ const qs = (input: FilterInput, extra: Record<string, string | number | undefine
 };
 
 /**
- * The auditor's web view (DESIGN "Front-ends"): server-rendered pages at /audit, sign-in through
+ * The auditor's web view (docs/architecture.md, "The front-end seam"): server-rendered pages at /audit, sign-in through
  * any OpenID Connect provider, access only with Read Audit Log, every page view audited.
  */
 export class WebFrontEnd implements FrontEnd {

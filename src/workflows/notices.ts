@@ -24,7 +24,7 @@ export interface NoticeWriter {
  * Messages for people other than the caller (approvers, requesters), also from background
  * work such as expiry. A workflow raises them inside its own state update (`step`), so they
  * are durable exactly when the step is: a crash right after the step cannot lose them
- * (DESIGN "Front-ends"). Once the update is on disk, subscribers hear of them: the app's
+ * (docs/architecture.md, "Notices and the outbox"). Once the update is on disk, subscribers hear of them: the app's
  * outbox delivers them to the front-ends with retry; the local chat and `exec` show them inline.
  */
 export class Notices {

@@ -75,8 +75,8 @@ export interface CardUpdate {
 
 /**
  * Write a notice into the state being updated: called inside the workflow's own
- * `store.update` callback, so the notice is durable exactly when the step is (DESIGN
- * "Front-ends"). Hand the result to `Outbox.adopt` once the update has resolved.
+ * `store.update` callback, so the notice is durable exactly when the step is (docs/architecture.md,
+ * "Notices and the outbox"). Hand the result to `Outbox.adopt` once the update has resolved.
  */
 export function stageNotice(d: StoreData, notice: Notice, at: Date, id = newNoticeId()): OutboxNotice {
   d.outbox[id] = { id, at: at.toISOString(), notice: { ...notice } as Record<string, unknown>, done: [] };

@@ -45,7 +45,7 @@ const CHANNEL_AUDIENCE = 'https://api.botframework.com';
 const CARD = 'application/vnd.microsoft.card.adaptive';
 const MESSAGE = 'application/vnd.microsoft.activity.message';
 
-/** DESIGN: list, status, console grants and every denial are private. */
+/** Message model (docs/architecture.md): list, status, console grants and every denial are private. */
 export function isPrivate(reply: Reply): boolean {
   const v = (reply as { visibility?: string }).visibility;
   return v ? v === 'private' : reply.status !== 'done' && reply.status !== 'pending';

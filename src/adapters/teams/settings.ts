@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { VmbotError } from '../../core/errors';
 
 /**
- * Teams configuration, from botbuilder's own variable names (DESIGN "Front-ends"). Two ways to
+ * Teams configuration, from botbuilder's own variable names (README, configuration table). Two ways to
  * run: with an app id (SingleTenant: every request's token is checked), or VMBOT_TEAMS_DEV=1
  * without authentication, which is refused unless the HTTP host is a loopback address.
  */
