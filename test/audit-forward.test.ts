@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
 import { cursorFileFor } from '../src/audit/forward/forwarder';
 import { generateAuditKeys } from '../src/audit/keys';
 import { listSegments } from '../src/audit/segments';
@@ -170,7 +171,8 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
     const hec = await new HecStandIn().start();
     const dataDir = tempDir();
     const token = 'hec-token-0f3a9c2e-7b41-4d2a-9e55-1c2d3e4f5a6b';
-    const env = { VMBOT_AUDIT_HTTP_URL: hec.url, VMBOT_AUDIT_HTTP_TOKEN: token };
+    const keys = generateAuditKeys(tempDir('vmbot-keys-'));
+    const env = { VMBOT_AUDIT_HTTP_URL: hec.url, VMBOT_AUDIT_HTTP_TOKEN: token, VMBOT_AUDIT_KEY_FILE: keys.keyFile, VMBOT_AUDIT_CHECKPOINT_RECORDS: '5' };
     let app = await openTestApp({ VMBOT_DATA_DIR: dataDir, ...env });
     try {
       await traffic(app, 5);
@@ -191,6 +193,8 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
       expect(hec.ids()).toEqual(allIds(dataDir));
       const disk = new Map(diskLines(dataDir).map((r) => [r.id, JSON.parse(r.line) as unknown]));
       for (const e of hec.events) expect(e.event).toEqual(disk.get(e.id));
+      // signed checkpoints reach this sink too (a copy the host admin cannot rewrite)
+      expect(hec.events.filter((e) => e.event.operation === CHECKPOINT_OPERATION).length).toBeGreaterThanOrEqual(2);
       // restarted with everything delivered: nothing is sent twice
       await app.close();
       const delivered = hec.events.length;

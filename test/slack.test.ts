@@ -274,6 +274,9 @@ describe('Slack approvals: cards by DM, buttons, the Deny modal, every card upda
       expect(buttons(u.args.blocks)).toEqual([]);
     }
     expect(slack.called('chat.update').map((u) => u.args.channel).sort()).toEqual([`D${USERS.carol.slice(1)}`, `D${USERS.erin.slice(1)}`].sort());
+    // The requester is told the outcome by DM.
+    await until(() => slack.called('chat.postMessage').some((c) => c.args.channel === USERS.alice));
+    expect(String(slack.called('chat.postMessage').find((c) => c.args.channel === USERS.alice)!.args.text)).toMatch(/web05.*approved|approved.*web05|created/i);
   });
 
   test('Deny opens a modal asking for the reason; its submission denies with exactly that reason; the requester is told', async () => {
