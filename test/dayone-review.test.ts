@@ -4,12 +4,15 @@
  * and answers an unknown command as the chat does; every audit subcommand on a data directory
  * that does not exist fails in words; states read the same in Slack and Teams rows as in text.
  */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ALL_COMMANDS } from '../commands/index';
 import { renderBlocks } from '../src/adapters/slack/render';
 import { renderCard } from '../src/adapters/teams/cards';
 import { explain } from '../src/policy/explain';
-import { appsClosedAfterEach, EXAMPLE_POLICY, tempDir } from './support/app';
-import { vmbot } from './support/cli';
+import { appsClosedAfterEach, EXAMPLE_POLICY, REPO, tempDir } from './support/app';
+import { envWithoutVmbot, vmbot } from './support/cli';
 
 const open = appsClosedAfterEach();
 /** zod's generic wording (v4) and internal slot names: never in a chat reply. */
@@ -141,3 +144,34 @@ describe('the audit views say what happened', () => {
   });
 });
 
+
+describe('npm start rebuilds only when it must', () => {
+  // tools/start.js in a tiny project of its own (one source file): a real tsc run, in seconds.
+  test('no build: builds; current: runs without building; a source newer than the build: builds again', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'tools'));
+    mkdirSync(join(root, 'src'));
+    mkdirSync(join(root, 'commands'));
+    copyFileSync(join(REPO, 'tools', 'start.js'), join(root, 'tools', 'start.js'));
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    writeFileSync(join(root, 'package.json'), '{"private": true}\n');
+    writeFileSync(join(root, 'tsconfig.json'), '{}\n');
+    writeFileSync(join(root, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: '.', module: 'commonjs', target: 'es2022', types: [] }, include: ['src/**/*.ts', 'commands/**/*.ts'] }));
+    writeFileSync(join(root, 'commands', 'none.ts'), 'export {};\n');
+    const cli = join(root, 'src', 'cli.ts');
+    writeFileSync(cli, 'console.log("build one");\n');
+    const start = () => spawnSync(process.execPath, [join(root, 'tools', 'start.js')], { cwd: root, encoding: 'utf8', timeout: 60_000, env: envWithoutVmbot() });
+    const first = start();
+    expect(first.stderr).toContain('Building (no build yet)');
+    expect(first.stdout.trim()).toBe('build one');
+    const again = start();
+    expect(again.stderr).not.toContain('Building');
+    expect(again.stdout.trim()).toBe('build one');
+    writeFileSync(cli, 'console.log("build two");\n');
+    const later = (Date.now() + 5_000) / 1000;
+    utimesSync(cli, later, later);
+    const changed = start();
+    expect(changed.stderr).toContain('Building (sources changed since the last build)');
+    expect(changed.stdout.trim()).toBe('build two');
+  });
+});
