@@ -45,7 +45,7 @@ export function powerPrecheck(action: PowerAction, vm: VmInfo, who: Asker): Repl
   if (state === 'Stopping') return done(vm, `${n} is already shutting down.`);
   const orTurnOff = mayTurnOff(who, vm) ? `, or "stop ${n} --turnoff" to turn it off at once` : '';
   if (state === 'Saved' || state === 'FastSaved')
-    return cannot(`${n} is saved (its memory is on disk and the guest is not running), so it cannot shut down through its guest OS. Type "start ${n}" to resume it and then stop it${orTurnOff}.`);
+    return cannot(`${n} is saved (its memory is on disk and the guest is not running), so it cannot shut down through its guest OS. Type "start ${n}" to start it from its saved state, then stop it${orTurnOff}.`);
   if (state === 'Paused')
     return cannot(`${n} is paused (frozen), so its guest cannot shut down. Ask a platform admin to resume it (Resume-VM)${orTurnOff ? `; or type "stop ${n} --turnoff" to turn it off at once` : ''}.`);
   if (state === 'Starting' || state === 'Resuming') return busy('running');

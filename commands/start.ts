@@ -4,7 +4,7 @@ import { powerPrecheck, runPower } from './power';
 
 export default defineCommand({
   name: 'start',
-  summary: 'Boot one of your VMs (or resume a saved one)',
+  summary: 'Boot one of your VMs (a saved one starts from its saved state)',
   usage: 'start <vm>',
   positional: ['vm'],
   schema: VmArgs,

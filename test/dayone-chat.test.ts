@@ -65,7 +65,7 @@ describe('desired state is success', () => {
     const app = await estate();
     const r = await app.say('alice', 'stop web04');
     expect(r.status).toBe('invalid');
-    expect(r.text).toContain('Type "start web04" to resume it and then stop it');
+    expect(r.text).toContain('Type "start web04" to start it from its saved state, then stop it');
     expect(r.text).not.toContain('--turnoff');
   });
 

@@ -175,3 +175,18 @@ describe('npm start rebuilds only when it must', () => {
     expect(changed.stdout.trim()).toBe('build two');
   });
 });
+
+describe('words that match what happens', () => {
+  test('a fresh 3-minute console grant shows "3 min left", not 2 (whole minutes rounded up)', async () => {
+    const app = await open();
+    await app.say('alice', 'console web01 --minutes 3');
+    expect((await app.say('alice', 'console')).text).toMatch(/web01 for CONTOSO\\alice until .* \(3 min left\)/);
+  });
+
+  test('"resume" is what a paused VM needs (Resume-VM); a saved one is started, and help says so', async () => {
+    const app = await open();
+    const help = (await app.say('alice', 'help')).text;
+    expect(help).toMatch(/start <vm>\s+Boot one of your VMs \(a saved one starts from its saved state\)/);
+    expect(help).not.toContain('resume');
+  });
+});

@@ -232,10 +232,10 @@ export class ConsoleGrants {
   }
 }
 
-/** "25 min", "1 min", "less than a minute". */
+/** "25 min", "1 min", "less than a minute". Rounded up: a grant of 3 minutes reads "3 min" while it is new. */
 const minutesLeft = (end: string, now: number) => {
-  const m = Math.floor((Date.parse(end) - now) / 60_000);
-  return m < 1 ? 'less than a minute' : `${m} min`;
+  const ms = Date.parse(end) - now;
+  return ms < 60_000 ? 'less than a minute' : `${Math.ceil(ms / 60_000)} min`;
 };
 
 /** The console's own limit, for the workflow and for `policy explain`: at most settings.console.maxMinutes. */
