@@ -89,7 +89,8 @@ export class InventoryText {
   readonly digest: string;
   constructor(
     private readonly where: string,
-    private readonly text: string,
+    /** The file's bytes (hashed as read: a restart that finds the digest never decodes them), or the inline JSON. */
+    private readonly text: string | Buffer,
   ) {
     this.digest = createHash('sha256').update(text).digest('hex');
   }
@@ -98,7 +99,7 @@ export class InventoryText {
   parse(): ParsedInventory {
     let json: unknown;
     try {
-      json = JSON.parse(this.text);
+      json = JSON.parse(typeof this.text === 'string' ? this.text : this.text.toString('utf8'));
     } catch (e) {
       throw new VmbotError('config', `${this.where}: not valid JSON (${(e as Error).message}).`);
     }
@@ -117,7 +118,7 @@ export function readInventoryText(value: string, setting = 'VMBOT_SIM_INVENTORY'
   const where = inline ? setting : `${setting} (${value})`;
   if (inline) return new InventoryText(where, value);
   try {
-    return new InventoryText(where, readFileSync(value, 'utf8'));
+    return new InventoryText(where, readFileSync(value));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
