@@ -85,7 +85,7 @@ export default defineCommand({
       if (!trail.length) return { status: 'done', text: `No audit records for ${a.subject} in the VMs you audit.`, data: { trail: a.subject, records: 0 } };
       return {
         status: 'done', title: `Audit trail of ${a.subject}`,
-        text: [`Audit trail of ${a.subject} (${trail.length} records):`, ...trail.map(recordLine)].join('\n'),
+        text: [`Audit trail of ${a.subject} (${trail.length === 1 ? '1 record' : `${trail.length} records`}):`, ...trail.map(recordLine)].join('\n'),
         data: { trail: a.subject, records: trail.length, ids: trail.map((r) => r.id) },
       };
     }

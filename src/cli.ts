@@ -252,7 +252,7 @@ async function policyAccess(sub: 'access' | 'diff', args: string[]): Promise<num
   const inventory = values.inventory ? inventoryHosts(loadInventory(values.inventory, '--inventory')) : await readInventory(loadConfig());
   const filter = { user: values.user, vm: values.vm };
   if (values.vm && !inventory.some((v) => v.name.toLowerCase() === values.vm!.toLowerCase()))
-    throw new VmbotError('usage', `No VM "${values.vm}" in the inventory (${inventory.length} VMs${values.inventory ? ` in ${values.inventory}` : ' from the configured backend'}).`);
+    throw new VmbotError('usage', `No VM "${values.vm}" in the inventory (${plural(inventory.length, 'VM')}${values.inventory ? ` in ${values.inventory}` : ' from the configured backend'}).`);
   const load = (file: string) => {
     const loaded = loadPolicyFile(file);
     for (const w of loaded.warnings) console.error(`${file}: ${w.path}: warning: ${w.message}`);
@@ -340,7 +340,7 @@ async function audit(args: string[]): Promise<number> {
     if (out) {
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, text);
-      console.error(`${records.length} records written to ${out}`);
+      console.error(`${plural(records.length, 'record')} written to ${out}`);
     } else process.stdout.write(text);
     return 0;
   }
@@ -351,7 +351,7 @@ async function audit(args: string[]): Promise<number> {
     const index = await AuditIndex.open(dir(config), auditIndexFile(config.VMBOT_DATA_DIR));
     try {
       const { added } = await index.rebuild();
-      console.log(`Rebuilt the audit index from the log: ${added} records in ${((Date.now() - t) / 1000).toFixed(1)} s (${auditIndexFile(config.VMBOT_DATA_DIR)}).`);
+      console.log(`Rebuilt the audit index from the log: ${plural(added, 'record')} in ${((Date.now() - t) / 1000).toFixed(1)} s (${auditIndexFile(config.VMBOT_DATA_DIR)}).`);
     } finally {
       await index.close();
     }

@@ -13,6 +13,7 @@ import { renderCard } from '../src/adapters/teams/cards';
 import { explain } from '../src/policy/explain';
 import { appsClosedAfterEach, EXAMPLE_POLICY, REPO, tempDir } from './support/app';
 import { envWithoutVmbot, vmbot } from './support/cli';
+import { policyVariant } from './support/policy';
 
 const open = appsClosedAfterEach();
 /** zod's generic wording (v4) and internal slot names: never in a chat reply. */
@@ -188,5 +189,23 @@ describe('words that match what happens', () => {
     const help = (await app.say('alice', 'help')).text;
     expect(help).toMatch(/start <vm>\s+Boot one of your VMs \(a saved one starts from its saved state\)/);
     expect(help).not.toContain('resume');
+  });
+});
+
+describe('plurals everywhere a count is printed', () => {
+  test('audit verify and audit export of a one-record log say "1 record"', () => {
+    const dir = tempDir();
+    expect(vmbot(['exec', '--as', 'local:alice', '--', 'whoami'], { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY }).code).toBe(0);
+    const verify = vmbot(['audit', 'verify'], { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY });
+    expect(verify.stdout).toMatch(/^OK: 1 record #1–#1,/);
+    const exported = vmbot(['audit', 'export', '--out', join(dir, 'x.json')], { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY });
+    expect(exported.stderr.trim()).toBe(`1 record written to ${join(dir, 'x.json')}`);
+  });
+
+  test('a quota of one: "your quota of 1 VM"', async () => {
+    const app = await open({ VMBOT_POLICY: policyVariant((p) => void (p.scopes!.web!.quotaPerUser = 1)) });
+    await app.say('alice', 'request web40 --template web-small');
+    const r = await app.say('alice', 'request web41 --template web-small');
+    expect(r.text).toContain('You have reached your quota of 1 VM in web');
   });
 });

@@ -70,9 +70,9 @@ export async function auditVerify(args: string[], config: Config): Promise<numbe
   }
   const cps = 'checkpoints' in r ? (r as AssuredResult).checkpoints : null;
   const span = r.from ? `#${n(r.from + 1)}–#${n(r.head.id)} (resumed from the checkpoint at #${n(r.from)})` : `#1–#${n(r.head.id)}`;
-  if (r.broken) console.log(`BROKEN: ${describeFailure(r)}. ${n(r.records)} records before it verified.`);
+  if (r.broken) console.log(`BROKEN: ${describeFailure(r)}. ${n(r.records)} ${r.records === 1 ? 'record' : 'records'} before it verified.`);
   else if (r.missing) console.log(`BROKEN: ${r.missing.reason}. The ${n(r.records)} records present verify.`);
-  else console.log(`OK: ${n(r.records)} records ${span}, every byte as written, chain intact. Head: #${r.head.id} ${r.head.hash}`);
+  else console.log(`OK: ${n(r.records)} ${r.records === 1 ? 'record' : 'records'} ${span}, every byte as written, chain intact. Head: #${r.head.id} ${r.head.hash}`);
   for (const s of r.strays) console.log(`note: ${s} in the audit directory is not a segment (a renamed segment?)`);
   if (cps) {
     for (const x of cps.refused) console.log(`REFUSED: ${x.file} line ${x.line}: ${x.reason}`);

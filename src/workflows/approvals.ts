@@ -84,7 +84,7 @@ export class Approvals {
         throw new VmbotError('conflict', `${r.name} is already requested and waiting for approval.`);
       const mine = all.filter((x) => x.requester === identity.id && x.scope === template.scope && OPEN.includes(x.status)).length;
       if (quota !== undefined && mine >= quota)
-        throw new VmbotError('denied', `You have reached your quota of ${quota} VMs in ${template.scope} (open requests and VMs created through vmbot).`);
+        throw new VmbotError('denied', `You have reached your quota of ${plural(quota, 'VM')} in ${template.scope} (open requests and VMs created through vmbot).`);
       d.approvals[req.id] = req;
       out.send({ to: approvers, reply: this.card(req, `${identity.id} requests a new VM`, taken.taken), topic: topicOf(req.id) });
     });
