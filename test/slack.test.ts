@@ -84,6 +84,21 @@ describe('Slack over HTTP: /vm', () => {
     expect(buttons(blocks).find((b) => b.text.text === 'Stop')!.confirm).toBeDefined();
   });
 
+  test('a long list stays within Slack’s limits (50 blocks a message) and still names every VM', async () => {
+    const inventory = JSON.stringify(Array.from({ length: 40 }, (_, i) => ({ name: `web${String(i + 1).padStart(2, '0')}`, host: 'hv01', state: i % 2 ? 'Running' : 'Off' })));
+    const bot = await slackBot({ overrides: { VMBOT_SIM_INVENTORY: inventory } });
+    const m = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const blocks = m.blocks as Array<{ type: string; text?: { text: string }; fields?: unknown[]; elements?: unknown[] }>;
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    for (const b of blocks) {
+      expect((b.fields ?? []).length).toBeLessThanOrEqual(10);
+      expect((b.elements ?? []).length).toBeLessThanOrEqual(25);
+      expect((b.text?.text ?? '').length).toBeLessThanOrEqual(3000);
+    }
+    const json = JSON.stringify(blocks);
+    for (let i = 1; i <= 40; i++) expect(json).toContain(`web${String(i).padStart(2, '0')}`);
+  });
+
   test('status is private Block Kit: the VM’s facts as fields (state, host, uptime) and buttons for exactly what the user holds', async () => {
     const bot = await slackBot();
     const m = await finalOf((await vm(bot, USERS.alice, 'status web02')).responseUrl);

@@ -65,6 +65,9 @@ interface VmRow {
   uptime?: string;
 }
 
+/** Slack refuses a message with more blocks than this (invalid_blocks): the user would get nothing. */
+export const MAX_MESSAGE_BLOCKS = 50;
+
 /** A reply as Block Kit; `text` is the notification fallback Slack requires alongside blocks. */
 export function renderBlocks(reply: Reply): { text: string; blocks: Block[] } {
   const blocks: Block[] = [];
@@ -74,15 +77,23 @@ export function renderBlocks(reply: Reply): { text: string; blocks: Block[] } {
   const indexed = actions.map((a, i): [ReplyAction, number] => [a, i]);
   const rowNames = new Set((vms ?? []).map((v) => v.name));
   if (vms && vms.length) {
-    // One section per VM with its facts, and its own buttons under it.
+    // One section per VM with its facts, and its own buttons under it, as many as fit in one
+    // message; the rest are named in one section (their buttons are a `status <vm>` away).
+    const others = actionBlocks(indexed.filter(([a]) => !a.subject || !rowNames.has(a.subject)), 'act').length;
+    const budget = MAX_MESSAGE_BLOCKS - others - (reply.auditId !== undefined ? 1 : 0) - 1;
+    const rest: VmRow[] = [];
     vms.forEach((vm, n) => {
+      const own = actionBlocks(indexed.filter(([a]) => a.subject === vm.name), `vmact:${n}`);
+      if (rest.length || blocks.length + 1 + own.length > budget) return void rest.push(vm);
       blocks.push({
         type: 'section', block_id: `vm:${n}`,
         text: mrkdwn(`*${escapeMrkdwn(vm.name)}*`),
         fields: [mrkdwn(`*State*\n${escapeMrkdwn(stateWord(vm.state))}`), mrkdwn(`*Host*\n${escapeMrkdwn(vm.host)}`), ...(vm.uptime ? [mrkdwn(`*Uptime*\n${escapeMrkdwn(vm.uptime)}`)] : [])],
       });
-      blocks.push(...actionBlocks(indexed.filter(([a]) => a.subject === vm.name), `vmact:${n}`));
+      blocks.push(...own);
     });
+    if (rest.length)
+      blocks.push({ type: 'section', text: mrkdwn(`*${rest.length} more* (type \`status <vm>\` for one with its buttons):\n${rest.map((v) => `${escapeMrkdwn(v.name)} (${escapeMrkdwn(stateWord(v.state))}, ${escapeMrkdwn(v.host)})`).join(', ')}`) });
   } else {
     blocks.push({ type: 'section', text: mrkdwn(`${ICON[reply.status]}${escapeMrkdwn(reply.text)}`) });
     if (reply.fields?.length) blocks.push(...fieldsBlocks(reply.fields));
