@@ -377,6 +377,19 @@ describe('Slack buttons on VMs', () => {
     expect((await bot.app.backend.get('web01'))!.state).toBe('Running');
   });
 
+  test('a Stop button (after its confirm dialog, which Slack shows) shuts the VM down as the clicker', async () => {
+    const bot = await slackBot();
+    const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
+    const stop = buttons(list.blocks).find((b) => JSON.parse(b.value).c === 'stop web02')!;
+    expect(stop.confirm).toBeDefined();
+    const responseUrl = slack.responseUrl();
+    await post(bot.url, blockActionsBody(USERS.alice, stop, { responseUrl, messageTs: '1700000012.000100' }));
+    await until(() => answersTo(responseUrl).some((m) => /web02 is (off|shut down)/i.test(textOf(m))));
+    expect((await bot.app.backend.get('web02'))!.state).toBe('Off');
+    const recs = readAuditRecords(bot.app.config.VMBOT_DATA_DIR).filter((x) => x.vm === 'web02' && x.kind === 'intent');
+    expect(recs).toEqual([expect.objectContaining({ operation: 'Stop Virtual Machine', principal: `slack:${USERS.alice}` })]);
+  });
+
   test('a button clicked by someone else runs under their rights, not the card owner’s', async () => {
     const bot = await slackBot();
     const list = await finalOf((await vm(bot, USERS.alice, 'list')).responseUrl);
