@@ -8,7 +8,7 @@ const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 100;
 
 /** `2026-11-30`, `2026-11-30T08:00Z`, or a span back from now: `90m`, `24h`, `7d`. */
-const When = z
+export const When = z
   .string()
   .trim()
   .transform((s, ctx) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger } from './log/logger';
@@ -7,6 +7,7 @@ import { AuditQuerySchema } from './audit/query';
 import { AUDIT_FORMATS, formatAuditRecords, type AuditFormat } from './audit/format';
 import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli';
 import { loadConfig, packageRoot, type Config } from './core/config';
+import { makeDirs } from './core/dirs';
 import { exitCodeForError, isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
 import { unknownCommandReply } from './core/help';
@@ -22,6 +23,7 @@ import { loadPolicyFile } from './policy/loader';
 import { named } from './policy/schema';
 import { formatZodIssues } from './policy/loader';
 import { ALL_COMMANDS } from '../commands/index';
+import { When } from '../commands/audit';
 
 const USAGE = `vmbot — delegated Hyper-V guest administration from chat
 
@@ -291,6 +293,7 @@ async function policyExport(args: string[]): Promise<number> {
     [join(values.out, `${JEA_ROLE_NAME}.pssc`), pssc],
   ] as const;
   // Temp file + fsync + rename: a failed export never leaves a truncated file for a host to load.
+  makeDirs(values.out);
   for (const [path, text] of written) writeFileDurable(path, text);
   console.log(`Wrote ${written[0][0]} (role capability ${JEA_ROLE_NAME}: ${JEA_FUNCTIONS.length} wrapper functions, no Hyper-V cmdlets)`);
   console.log(`Wrote ${written[1][0]} (session configuration for ${values.group})`);
@@ -317,8 +320,15 @@ async function audit(args: string[]): Promise<number> {
       options: Object.fromEntries(['user', 'vm', 'operation', 'outcome', 'kind', 'since', 'until', 'limit', 'format', 'out', 'correlation'].map((k) => [k, { type: 'string' as const }])),
     });
     const { format = sub === 'export' ? 'json' : 'text', out, correlation, ...filters } = values as Record<string, string | undefined>;
-    const q = AuditQuerySchema.safeParse({ ...filters, correlationId: correlation });
-    if (!q.success) throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
+    const q = AuditQuerySchema.safeParse({ ...auditFilterWords(filters), correlationId: correlation });
+    if (!q.success) {
+      // A choice among words (--outcome, --kind): listed as the chat lists them, never zod's text.
+      const i = q.error.issues[0]!;
+      const key = String(i.path[0]);
+      const flag = key === 'correlationId' ? 'correlation' : key;
+      if (i.code === 'invalid_value') throw new VmbotError('usage', `--${flag} must be one of ${i.values.map(String).join(', ')}; "${(values as Record<string, string>)[flag]}" is not one.`);
+      throw new VmbotError('usage', formatZodIssues('audit query', q.error).join('\n'));
+    }
     if (!(AUDIT_FORMATS as readonly string[]).includes(format)) throw new VmbotError('usage', `--format must be ${AUDIT_FORMATS.join(', ')}; "${format}" is not one of them.`);
     const config = withLog();
     const { AuditIndex, auditIndexFile } = await auditIndexModules();
@@ -338,7 +348,7 @@ async function audit(args: string[]): Promise<number> {
     const text = formatAuditRecords(records, format as AuditFormat);
     if (!records.length && format === 'text') console.error('No matching records.');
     if (out) {
-      mkdirSync(dirname(out), { recursive: true });
+      makeDirs(dirname(out));
       writeFileSync(out, text);
       console.error(`${plural(records.length, 'record')} written to ${out}`);
     } else process.stdout.write(text);
@@ -360,6 +370,23 @@ async function audit(args: string[]): Promise<number> {
   throw new VmbotError('usage', 'Usage: vmbot audit verify [--pubkey <file>] [--checkpoints <file>] [--resume] | keygen --out <dir> | status | query [filters] [--format text|json|jsonl|csv] | export [--format json|jsonl|csv] [--out file] | reindex');
 }
 
+/**
+ * `--since`/`--until` as the chat's `audit` takes them (2026-11-30, 2026-11-30T08:00Z, 90m / 24h /
+ * 7d) and `--limit` a whole number of at least 1, each refused in words.
+ */
+function auditFilterWords(filters: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...filters };
+  for (const k of ['since', 'until'] as const) {
+    if (out[k] === undefined) continue;
+    const t = When.safeParse(out[k]);
+    if (!t.success) throw new VmbotError('usage', `--${k}: ${t.error.issues[0]!.message}.`);
+    out[k] = t.data.toISOString();
+  }
+  if (out.limit !== undefined && (!/^\d+$/.test(out.limit.trim()) || Number(out.limit) < 1))
+    throw new VmbotError('usage', `--limit needs a whole number of at least 1, such as --limit 50; "${out.limit.slice(0, 40)}" is not one.`);
+  return out;
+}
+
 /** The package's version (package.json next to policies/, from src/ or dist/ alike). */
 function version(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -370,7 +397,8 @@ function cliErrorMessage(e: unknown): { message: string; exit: number } {
   if (isVmbotError(e)) return { message: e.message, exit: exitCodeForError(e) };
   const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
   // Argument errors from parseArgs are usage errors too.
-  if (code.startsWith('ERR_PARSE_ARGS')) return { message: `${(e as Error).message}. Run "vmbot --help" for the usage.`, exit: 2 };
+  // Node's text can run over several lines and end in a period: one line, one period.
+  if (code.startsWith('ERR_PARSE_ARGS')) return { message: `${(e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}. Run "vmbot --help" for the usage.`, exit: 2 };
   // A file that cannot be read or written: name it and the reason in words.
   const fsWords: Record<string, string> = {
     ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted', ENOTDIR: 'a part of the path is a file, not a directory',

@@ -209,3 +209,48 @@ describe('plurals everywhere a count is printed', () => {
     expect(r.text).toContain('You have reached your quota of 1 VM in web');
   });
 });
+
+describe('the CLI speaks as the chat does: no zod text in audit query filters or settings', () => {
+  const withLog = () => {
+    const dir = tempDir();
+    vmbot(['exec', '--as', 'local:alice', '--', 'whoami'], { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY });
+    return { VMBOT_DATA_DIR: dir, VMBOT_POLICY: EXAMPLE_POLICY };
+  };
+
+  test.each([
+    [['--since', 'yesterday'], '--since: "yesterday" is not a time: use 2026-11-30, 2026-11-30T08:00Z, or 90m / 24h / 7d.'],
+    [['--until', '2026-13-45'], '--until: "2026-13-45" is not a time: use 2026-11-30, 2026-11-30T08:00Z, or 90m / 24h / 7d.'],
+    [['--limit', 'abc'], '--limit needs a whole number of at least 1, such as --limit 50; "abc" is not one.'],
+    [['--limit=-3'], '--limit needs a whole number of at least 1, such as --limit 50; "-3" is not one.'],
+    [['--limit', '-3'], 'Option \'--limit\' argument is ambiguous. Did you forget to specify the option argument for \'--limit\'? To specify an option argument starting with a dash use \'--limit=-XYZ\'. Run "vmbot --help" for the usage.'],
+    [['--outcome', 'nope'], '--outcome must be one of ok, failed, unknown, denied, invalid, pending; "nope" is not one.'],
+  ])('audit query %j: one line in words, exit 2', (args, message) => {
+    const r = vmbot(['audit', 'query', ...args], withLog());
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(message);
+  });
+
+  test('--since takes the chat\'s spans too (24h)', () => {
+    const r = vmbot(['audit', 'query', '--since', '24h', '--format', 'jsonl'], withLog());
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  test.each([
+    ['abc', 'VMBOT_SIM_LATENCY_MS: must be a whole number; "abc" is not one'],
+    ['1.5', 'VMBOT_SIM_LATENCY_MS: must be a whole number; "1.5" is not one'],
+    ['-5', 'VMBOT_SIM_LATENCY_MS: must be at least 0'],
+  ])('a setting that is not a number (VMBOT_SIM_LATENCY_MS=%s) is named in words', (value, message) => {
+    const r = vmbot(['exec', '--as', 'local:alice', '--', 'whoami'], { VMBOT_DATA_DIR: tempDir(), VMBOT_SIM_LATENCY_MS: value });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/Invalid input|expected number|Too small/);
+  });
+
+  test('keygen --out where no directory can be made: one message, exit 1 (Node\'s recursive mkdir spins forever on /proc)', () => {
+    const r = vmbot(['audit', 'keygen', '--out', '/proc/vmbot-nope/keys']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('/proc/vmbot-nope');
+  });
+});

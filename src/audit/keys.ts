@@ -1,6 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
+import { makeDirs } from '../core/dirs';
 import { VmbotError } from '../core/errors';
 
 export const PRIVATE_KEY_FILE = 'vmbot-audit.key';
@@ -29,7 +30,7 @@ export function generateAuditKeys(outDir: string): { keyFile: string; pubFile: s
   const pubFile = join(outDir, PUBLIC_KEY_FILE);
   for (const f of [keyFile, pubFile])
     if (existsSync(f)) throw new VmbotError('usage', `${f} already exists; keygen never overwrites a key (move it away first, or choose another --out).`);
-  mkdirSync(outDir, { recursive: true, mode: 0o700 });
+  makeDirs(outDir, 0o700);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   writeNew(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 0o600);
   writeNew(pubFile, publicKey.export({ type: 'spki', format: 'pem' }) as string, 0o644);

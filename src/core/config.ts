@@ -14,7 +14,14 @@ export function packageRoot(): string {
   return dir;
 }
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// In words, as every other setting's message: zod's own ("expected number, received NaN") never shows.
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .refine((s) => /^-?\d+$/.test(s), { error: (i) => `must be a whole number; "${String(i.input).slice(0, 40)}" is not one` })
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 /** Every setting vmbot reads, from VMBOT_* variables; secrets (later: tokens) only from here. */
