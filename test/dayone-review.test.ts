@@ -254,3 +254,16 @@ describe('the CLI speaks as the chat does: no zod text in audit query filters or
     expect(r.stderr).toContain('/proc/vmbot-nope');
   });
 });
+
+describe('settings in words', () => {
+  test.each([
+    ['VMBOT_BACKEND', 'foo', 'VMBOT_BACKEND: must be one of simulator, powershell; "foo" is not one'],
+    ['VMBOT_LOG_LEVEL', 'verbose', 'VMBOT_LOG_LEVEL: must be one of debug, info, warn, error; "verbose" is not one'],
+    ['VMBOT_OIDC_ISSUER', 'notaurl', 'VMBOT_OIDC_ISSUER: must be a URL such as https://login.example.org/realms/it'],
+  ])('%s=%s', (name, value, message) => {
+    const r = vmbot(['exec', '--as', 'local:alice', '--', 'whoami'], { VMBOT_DATA_DIR: tempDir(), [name]: value });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/Invalid (option|URL)|expected one of/);
+  });
+});

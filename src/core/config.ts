@@ -114,7 +114,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...empty.map((k) => `${k}: is set but empty; give it a value, or unset it to use the default`),
   ];
   const r = ConfigSchema.safeParse(input);
-  if (!r.success) problems.push(...r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
+  // A choice among words or a URL in words too, never zod's `Invalid option: expected one of "a"|"b"`.
+  const words = (i: z.core.$ZodIssue) =>
+    i.code === 'invalid_value'
+      ? `must be one of ${i.values.map(String).join(', ')}; "${String(input[String(i.path[0])] ?? '').slice(0, 40)}" is not one`
+      : i.code === 'invalid_format' && i.message === 'Invalid URL'
+        ? 'must be a URL such as https://login.example.org/realms/it'
+        : i.message;
+  if (!r.success) problems.push(...r.error.issues.map((i) => `${String(i.path[0])}: ${words(i)}`));
   if (problems.length || !r.success) throw new VmbotError('config', `Configuration error:\n  ${problems.join('\n  ')}`);
   return { ...r.data, VMBOT_DATA_DIR: resolve(r.data.VMBOT_DATA_DIR) };
 }
