@@ -267,3 +267,15 @@ describe('settings in words', () => {
     expect(r.stderr).not.toMatch(/Invalid (option|URL)|expected one of/);
   });
 });
+
+describe('a requester who tries to deny their own request', () => {
+  test('is pointed to "request cancel" while it is pending', async () => {
+    const app = await open();
+    const r = await app.say('alice', 'request web60 --template web-small');
+    const id = r.data!.requestId as string;
+    const deny = await app.say('alice', `deny ${id} "changed my mind"`);
+    expect(deny.status).toBe('denied');
+    expect(deny.text).toBe(`You cannot deny your own request ${id}; another approver must decide it. To withdraw it, type "request cancel ${id}".`);
+    expect((await app.say('alice', `approve ${id}`)).text).toBe(`You cannot approve your own request ${id}; another approver must decide it.`);
+  });
+});

@@ -307,8 +307,9 @@ export class Pipeline {
       const d = authorize(policy, identity.id, { kind: 'decide', request: req });
       if (d.allow) return { ok: true, decision: d };
       if (!approver.ok && req.requester !== identity.id) return approver;
+      // Denying your own is how a requester may try to withdraw it: name the command that does.
       const message = req.requester === identity.id
-        ? `You cannot ${authz.verb} your own request ${req.id}; another approver must decide it.`
+        ? `You cannot ${authz.verb} your own request ${req.id}; another approver must decide it.${authz.verb === 'deny' && req.status === 'pending' ? ` To withdraw it, type "request cancel ${req.id}".` : ''}`
         : `You are not an approver for request ${req.id}.`;
       return { ok: false, decision: d, message };
     }
