@@ -54,7 +54,7 @@ describe('exportJea (text)', () => {
 
   test('the .psrc defines every wrapper, lists it in VisibleFunctions and exposes no cmdlet', () => {
     for (const f of JEA_FUNCTIONS) expect(psrc).toContain(`Name        = '${f}'`);
-    expect(psrc).toMatch(/VisibleFunctions = @\('Get-VmbotVM', 'Get-VmbotVMList', 'Start-VmbotVM', 'Stop-VmbotVM', 'Grant-VmbotConsole', 'Revoke-VmbotConsole', 'Get-VmbotConsoleAccess', 'New-VmbotVM'\)/);
+    expect(psrc).toMatch(/VisibleFunctions = @\('Get-VmbotVM', 'Get-VmbotVMList', 'Start-VmbotVM', 'Stop-VmbotVM', 'Grant-VmbotConsole', 'Revoke-VmbotConsole', 'Get-VmbotConsoleAccess', 'Get-VmbotConsoleAccessList', 'New-VmbotVM'\)/);
     expect(psrc).not.toMatch(/VisibleCmdlets|VisibleExternalCommands|VisibleProviders/);
     // Every Hyper-V cmdlet call is module-qualified.
     expect(psrc.match(/(?<![\\\w-])(Get|Start|Stop|New|Set|Grant|Revoke)-VM\w*/g)).toBeNull();
@@ -181,7 +181,15 @@ New-Module -Name Hyper-V -ScriptBlock {
     }
     function Grant-VMConnectAccess { [CmdletBinding()] param([guid[]]$VMId, [string[]]$UserName) $global:VmbotCalls.Add("Grant-VMConnectAccess -VMId $VMId -UserName $UserName") }
     function Revoke-VMConnectAccess { [CmdletBinding()] param([guid[]]$VMId, [string[]]$UserName) $global:VmbotCalls.Add("Revoke-VMConnectAccess -VMId $VMId -UserName $UserName") }
-    function Get-VMConnectAccess { [CmdletBinding()] param([guid[]]$VMId) $global:VmbotCalls.Add("Get-VMConnectAccess -VMId $VMId"); [pscustomobject]@{ UserName = 'CONTOSO\alice' } }
+    function Get-VMConnectAccess {
+        [CmdletBinding()] param([guid[]]$VMId)
+        if ($VMId) { $global:VmbotCalls.Add("Get-VMConnectAccess -VMId $VMId"); return [pscustomobject]@{ UserName = 'CONTOSO\alice' } }
+        # Like Hyper-V without -VMName/-VMId: every grant on the host, managed VMs or not.
+        $global:VmbotCalls.Add('Get-VMConnectAccess')
+        [pscustomobject]@{ VMId = [guid]'00000000-0000-4000-8000-000000000001'; VMName = 'web01'; UserName = 'CONTOSO\alice' }
+        [pscustomobject]@{ VMId = [guid]'00000000-0000-4000-8000-000000000004'; VMName = 'dc01'; UserName = 'CONTOSO\alice' }
+        [pscustomobject]@{ VMId = [guid]'00000000-0000-4000-8000-000000000003'; VMName = 'db01'; UserName = 'CONTOSO\bob' }
+    }
     function New-VM {
         [CmdletBinding()] param([string]$Name, [int]$Generation, [long]$MemoryStartupBytes, [string]$SwitchName, [string]$NewVHDPath, [uint64]$NewVHDSizeBytes)
         $global:VmbotCalls.Add("New-VM -Name $Name -Generation $Generation -MemoryStartupBytes $MemoryStartupBytes -SwitchName $SwitchName -NewVHDPath $NewVHDPath -NewVHDSizeBytes $NewVHDSizeBytes")
@@ -334,6 +342,13 @@ describePshost('JEA wrapper functions run by the PowerShell 7.6.9 engine against
     expect(access().errors).toEqual([]);
     expect(access().calls).toContain('Get-VMConnectAccess -VMId 00000000-0000-4000-8000-000000000001');
     expect(access().output).toEqual(['CONTOSO\\alice']);
+  });
+
+  const grants = call(`Get-VmbotConsoleAccessList | ForEach-Object { $_.VMName + ' ' + $_.VMId + ' ' + $_.UserName }`);
+  test('Get-VmbotConsoleAccessList lists the grants on managed VMs in one call; a grant on an unmanaged VM (dc01) is not listed', () => {
+    expect(grants().errors).toEqual([]);
+    expect(grants().calls).toEqual(['Get-VMConnectAccess']);
+    expect(grants().output).toEqual(['web01 00000000-0000-4000-8000-000000000001 CONTOSO\\alice', 'db01 00000000-0000-4000-8000-000000000003 CONTOSO\\bob']);
   });
 
   const list = call('Get-VmbotVMList | ForEach-Object Name');

@@ -6,7 +6,7 @@
  * VMBOT_TEST_PWSH), and the PowerShell engine host tools/pshost, which CI always builds.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { VmbotError } from '../src/core/errors';
@@ -14,6 +14,7 @@ import { PowerShellBackend, RUNNER_MODULE } from '../src/hyperv/powershell/backe
 import { PwshPool } from '../src/hyperv/powershell/pool';
 import { psQuote } from '../src/hyperv/powershell/quote';
 import { openTestApp, REPO, tempDir, type TestApp } from './support/app';
+import { readAuditRecords } from './support/audit';
 import { injectionCorpus } from './support/injection';
 import { describePowerShell } from './support/pwsh';
 
@@ -33,6 +34,8 @@ interface Sim {
   canary: string;
   env: NodeJS.ProcessEnv;
   read(): { hosts: Record<string, Array<Record<string, unknown>>> };
+  /** Change the state file (written aside and renamed, so the module never reads half of it). */
+  edit(change: (state: { hosts: Record<string, Array<Record<string, unknown>>> }) => void): void;
   calls(): string[];
 }
 
@@ -51,6 +54,12 @@ function newSim(): Sim {
     dir, state, canary,
     env: { ...process.env, HYPERV_SIM_STATE: state, CANARY: canary },
     read: () => JSON.parse(readFileSync(state, 'utf8')),
+    edit(change) {
+      const data = JSON.parse(readFileSync(state, 'utf8'));
+      change(data);
+      writeFileSync(`${state}.edit`, JSON.stringify(data));
+      renameSync(`${state}.edit`, state);
+    },
     calls: () => (existsSync(`${state}.calls`) ? readFileSync(`${state}.calls`, 'utf8').trim().split('\n') : []),
   };
 }
@@ -136,6 +145,66 @@ describePowerShell('PowerShell backend against the Hyper-V simulation module', (
     const stored = t.sim.read().hosts.hv01!.find((v) => v.Name === 'web-new01')!;
     expect(stored).toMatchObject({ SwitchName: 'vSwitch-Guest', NewVHDPath: 'web-new01.vhdx', NewVHDSizeBytes: 60 * 1024 ** 3, VlanId: 120, ProcessorCount: 4 });
     expect((await rejection(t.backend.create(spec))).code).toBe('already_exists');
+  });
+});
+
+describePowerShell('console grants of the whole estate (the reconcile pass): one call per host', (ps) => {
+  const ODD = '55555555-5555-4555-8555-555555555555';
+  let sim: Sim;
+  beforeAll(() => {
+    sim = newSim();
+    sim.edit((s) => {
+      const vm = (h: string, name: string) => s.hosts[h]!.find((v) => v.Name === name)!;
+      vm('hv01', 'web01').Console = ['CONTOSO\\alice'];
+      vm('hv01', 'web02').Console = ['CONTOSO\\alice', 'CONTOSO\\bob'];
+      vm('hv02', 'db01').Console = ['CONTOSO\\bob'];
+      // A name the bot cannot address (list() leaves it out): its grant is left out too.
+      s.hosts.hv02!.push(simVm('odd vm', ODD, 'Off', { Console: ['CONTOSO\\alice'] }));
+    });
+  });
+  const expected = [
+    { vm: refOf(DB01, 'db01', 'hv02'), accounts: ['CONTOSO\\bob'] },
+    { vm: refOf(WEB01, 'web01', 'hv01'), accounts: ['CONTOSO\\alice'] },
+    { vm: refOf(WEB02, 'web02', 'hv01'), accounts: ['CONTOSO\\alice', 'CONTOSO\\bob'] },
+  ];
+  const byName = (grants: { vm: { name: string } }[]) => [...grants].sort((a, b) => a.vm.name.localeCompare(b.vm.name));
+  const accessCalls = (from: number) => sim.calls().slice(from).filter((c) => c.startsWith('Get-VMConnectAccess')).sort();
+
+  test('every grant on hv01 and hv02, by VM, from one Get-VMConnectAccess per host and no VM-by-VM call', async () => {
+    const backend = await open(ps.executable, sim);
+    try {
+      const before = sim.calls().length;
+      expect(byName(await backend.consoleAccessAll())).toEqual(expected);
+      // Exactly one Hyper-V call per host, and not per VM: no Get-VM, no -VMId.
+      expect(sim.calls().slice(before).sort()).toEqual(['Get-VMConnectAccess hv01', 'Get-VMConnectAccess hv02']);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a host that does not answer is left out of the pass; the other hosts still answer', async () => {
+    const backend = await PowerShellBackend.open({ hosts: ['hv01', 'hv09', 'hv02'], modulePath: MODULES, pool: { size: 2, executable: ps.executable, timeoutMs: 120_000, env: sim.env } });
+    try {
+      const before = sim.calls().length;
+      expect(byName(await backend.consoleAccessAll())).toEqual(expected);
+      expect(accessCalls(before)).toEqual(['Get-VMConnectAccess hv01', 'Get-VMConnectAccess hv02', 'Get-VMConnectAccess hv09']);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('the host is checked like every other value: an injection attempt as host is refused before Hyper-V is asked', async () => {
+    const backend = await open(ps.executable, sim, 120_000, 1);
+    try {
+      const before = sim.calls().length;
+      for (const host of injectionCorpus(sim.canary)) {
+        await expect(backend.call({ op: 'consoleAccessAll', host }, z.unknown(), { action: 'read console access on' })).rejects.toBeInstanceOf(VmbotError);
+      }
+      expect(existsSync(sim.canary)).toBe(false);
+      expect(accessCalls(before)).toEqual([]);
+    } finally {
+      await backend.close();
+    }
   });
 });
 
@@ -259,6 +328,20 @@ describePowerShell('the bot end to end on the PowerShell backend', (ps) => {
     expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.Console).toEqual(['CONTOSO\\alice']);
     expect((await app.say('alice', 'console web01 --revoke')).status).toBe('done');
     expect(sim.read().hosts.hv01!.find((v) => v.Name === 'web01')!.Console).toEqual([]);
+  });
+
+  test('the reconcile pass revokes (and audits) a grant Hyper-V holds that vmbot has no record of; other accounts are left alone', async () => {
+    sim.edit((s) => void (s.hosts.hv02!.find((v) => v.Name === 'db01')!.Console = ['contoso\\BOB', 'CONTOSO\\hv-operator'])); // behind vmbot's back
+    const before = sim.calls().length;
+    await app.tick();
+    await app.tick(); // the first may be a timer's pass already under way
+    expect(sim.read().hosts.hv02!.find((v) => v.Name === 'db01')!.Console).toEqual(['CONTOSO\\hv-operator']);
+    expect(sim.calls().slice(before)).toContain('Revoke-VMConnectAccess db01 contoso\\BOB');
+    const recs = readAuditRecords(app.config.VMBOT_DATA_DIR).filter((r) => r.operation === 'console.reconcile');
+    expect(recs.map((r) => [r.kind, r.vm, r.host, r.user, r.outcome])).toEqual([
+      ['intent', 'db01', 'hv02', 'bob', null],
+      ['result', 'db01', 'hv02', 'bob', 'ok'],
+    ]);
   });
 
   test('an approved request creates the VM through New-VM with the template values', async () => {

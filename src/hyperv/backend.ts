@@ -122,8 +122,9 @@ export interface Backend {
   consoleAccess(vm: VmRef): Promise<string[]>;
   /**
    * Every console grant on every host, by VM (the reconcile pass compares them with state).
-   * VMs without grants may be left out; a VM whose grants cannot be read is left out (the next
-   * pass asks again); fails as list() does when a host does not answer.
+   * VMs without grants may be left out; grants that cannot be read are left out and the next
+   * pass asks again: the PowerShell backend leaves out a host that does not answer (one call
+   * per host), the simulator fails as list() does.
    */
   consoleAccessAll(): Promise<{ vm: VmRef; accounts: string[] }[]>;
   /** New-VM with exactly the template's parameters. */

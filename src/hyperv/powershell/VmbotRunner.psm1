@@ -71,7 +71,7 @@ function Set-VmbotJeaEndpoint {
 function Get-JeaCommand([string]$ComputerName, [string]$Name) {
     if (-not $script:JeaModules.ContainsKey($ComputerName)) {
         $session = New-PSSession -ComputerName $ComputerName -ConfigurationName $script:JeaConfiguration -ErrorAction Stop
-        $module = Import-PSSession -Session $session -CommandName 'Get-VmbotVM', 'Get-VmbotVMList', 'Start-VmbotVM', 'Stop-VmbotVM', 'Grant-VmbotConsole', 'Revoke-VmbotConsole', 'Get-VmbotConsoleAccess', 'New-VmbotVM' `
+        $module = Import-PSSession -Session $session -CommandName 'Get-VmbotVM', 'Get-VmbotVMList', 'Start-VmbotVM', 'Stop-VmbotVM', 'Grant-VmbotConsole', 'Revoke-VmbotConsole', 'Get-VmbotConsoleAccess', 'Get-VmbotConsoleAccessList', 'New-VmbotVM' `
             -AllowClobber -DisableNameChecking -ErrorAction Stop
         $script:JeaModules[$ComputerName] = $module
     }
@@ -106,6 +106,14 @@ function Stop-HvVm([string]$ComputerName, $Vm, [bool]$TurnOff) {
 function Get-HvConsoleAccess([string]$ComputerName, $Vm) {
     if ($script:JeaConfiguration) { return & (Get-JeaCommand $ComputerName 'Get-VmbotConsoleAccess') -Name $Vm.Name }
     Hyper-V\Get-VMConnectAccess -ComputerName $ComputerName -VMId $Vm.Id -ErrorAction Stop
+}
+
+# Every grant on the host in one call: without -VMName/-VMId, Get-VMConnectAccess lists the
+# grants on every VM (VMConnectAce: VMId, VMName, UserName). The JEA wrapper lists only the
+# VMs its role manages.
+function Get-HvConsoleAccessList([string]$ComputerName) {
+    if ($script:JeaConfiguration) { return & (Get-JeaCommand $ComputerName 'Get-VmbotConsoleAccessList') }
+    Hyper-V\Get-VMConnectAccess -ComputerName $ComputerName -ErrorAction Stop
 }
 
 function Grant-HvConsole([string]$ComputerName, $Vm, [string]$Account) {
@@ -188,6 +196,18 @@ function Invoke-VmbotOperation($Request) {
             $h = Get-Checked $Request 'host' $script:HostPattern
             $vm = Get-ExactVm $h (Get-Checked $Request 'id' $script:GuidPattern) (Get-Checked $Request 'name' $script:NamePattern)
             , @(Get-HvConsoleAccess $h $vm | ForEach-Object { [string]$_.UserName })
+        }
+        'consoleAccessAll' {
+            # The reconcile pass: one remote call per host instead of one per VM. Grouped by VM
+            # Id here so that the reply is one entry per VM ({id, name, accounts}).
+            $h = Get-Checked $Request 'host' $script:HostPattern
+            $byVm = [ordered]@{}
+            foreach ($ace in @(Get-HvConsoleAccessList $h)) {
+                $id = [string]$ace.VMId
+                if (-not $byVm.Contains($id)) { $byVm[$id] = [ordered]@{ id = $id; name = [string]$ace.VMName; accounts = [System.Collections.Generic.List[string]]::new() } }
+                $byVm[$id].accounts.Add([string]$ace.UserName)
+            }
+            , @($byVm.Values | ForEach-Object { [ordered]@{ id = $_.id; name = $_.name; accounts = $_.accounts.ToArray() } })
         }
         'create' {
             $h = Get-Checked $Request 'host' $script:HostPattern

@@ -31,6 +31,9 @@ const ReplySchema = z.discriminatedUnion('ok', [
 /** pwsh's ConvertTo-Json turns a one-element array into the element; undo that. */
 const many = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v === null ? [] : Array.isArray(v) ? v : [v]), z.array(item));
 
+/** One VM's grants in the runner's consoleAccessAll reply (Get-VMConnectAccess grouped by VMId). */
+const HostGrantSchema = z.object({ id: z.string(), name: z.string(), accounts: many(z.string()) });
+
 /**
  * Hyper-V through pwsh: every call is `Invoke-Vmbot -Request '<JSON>'` in a warm session of the
  * pool (VmbotRunner.psm1 does the Hyper-V work). Values travel only inside that JSON literal.
@@ -111,17 +114,28 @@ export class PowerShellBackend implements Backend {
     return this.call({ op: 'consoleAccess', ...ref(vm) }, many(z.string()), { action: 'read console access of', vm: vm.name, host: vm.host });
   }
 
-  /** VM by VM through the warm pool (one Get-VMConnectAccess each); a VM that fails is left for the next pass. */
+  /**
+   * One call per host (Get-VMConnectAccess without -VMName lists every grant on it), hosts in
+   * parallel through the pool: asking VM by VM made 500 remote calls every revoker pass at 500
+   * VMs. A host that fails is left out of this pass (the next pass asks again); so is a VM whose
+   * id or name the bot could not address (list() leaves it out too).
+   */
   async consoleAccessAll(): Promise<{ vm: VmRef; accounts: string[] }[]> {
-    const out: { vm: VmRef; accounts: string[] }[] = [];
-    for (const vm of await this.list()) {
-      try {
-        out.push({ vm: ref(vm), accounts: await this.consoleAccess(vm) });
-      } catch {
-        // the next pass asks again
-      }
-    }
-    return out;
+    const perHost = await Promise.all(
+      this.hosts.map((host) =>
+        this.call({ op: 'consoleAccessAll', host }, many(z.unknown()), { action: 'read console access on', host }).then(
+          (entries) =>
+            entries.flatMap((e) => {
+              const grant = HostGrantSchema.safeParse(e);
+              if (!grant.success) return [];
+              const vm = VmRefSchema.safeParse({ id: grant.data.id, name: grant.data.name, host });
+              return vm.success ? [{ vm: vm.data, accounts: grant.data.accounts }] : [];
+            }),
+          () => [], // the next pass asks again
+        ),
+      ),
+    );
+    return perHost.flat();
   }
 
   async create(input: NewVmSpec): Promise<VmInfo> {

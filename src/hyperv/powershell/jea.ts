@@ -9,7 +9,7 @@ import { psQuote } from './quote';
  * `vmbot policy export jea`: a JEA role capability (.psrc) and session configuration (.pssc)
  * that make the Hyper-V host enforce what the policy allows, whatever the bot's account sends.
  *
- * The .psrc exposes no Hyper-V cmdlet. It defines eight wrapper functions (the names
+ * The .psrc exposes no Hyper-V cmdlet. It defines nine wrapper functions (the names
  * VmbotRunner.psm1 imports through implicit remoting), each an advanced function whose
  * parameters are Mandatory and validated ([ValidatePattern] / [ValidateSet]) and which acts on
  * the one VM with exactly that name through module-qualified cmdlets (`Hyper-V\Get-VM`).
@@ -32,6 +32,7 @@ export const JEA_FUNCTIONS = [
   'Grant-VmbotConsole',
   'Revoke-VmbotConsole',
   'Get-VmbotConsoleAccess',
+  'Get-VmbotConsoleAccessList',
   'New-VmbotVM',
 ] as const;
 
@@ -234,6 +235,9 @@ export function exportJea(policy: Policy, opts: JeaOptions = {}): JeaExport {
     'Grant-VmbotConsole': advancedFunction([nameParam(consoleable), userNameParam], `${EXACT_VM}\nHyper-V\\Grant-VMConnectAccess -VMId $vm.Id -UserName $UserName`),
     'Revoke-VmbotConsole': advancedFunction([nameParam(managed), userNameParam], `${EXACT_VM}\nHyper-V\\Revoke-VMConnectAccess -VMId $vm.Id -UserName $UserName`),
     'Get-VmbotConsoleAccess': advancedFunction([nameParam(managed)], `${EXACT_VM}\nHyper-V\\Get-VMConnectAccess -VMId $vm.Id`),
+    // Every grant on the host in one call (the reconcile pass), filtered here, on the host, to
+    // the VMs the role manages as Get-VmbotVMList is: the bot never sees grants on other VMs.
+    'Get-VmbotConsoleAccessList': advancedFunction([], `Hyper-V\\Get-VMConnectAccess | Where-Object { $_.VMName -match ${psQuote(managed)} }`),
     'New-VmbotVM': advancedFunction(
       [nameParam(creatable), `[Parameter(Mandatory = $true)]\n${setAttribute(templates.map(([n]) => n))}\n[string] $Template`],
       newBody,
