@@ -8,7 +8,7 @@ import { AUDIT_FORMATS, formatAuditRecords, type AuditFormat } from './audit/for
 import { AUDIT_USAGE, auditKeygen, auditStatus, auditVerify } from './audit/cli';
 import { loadConfig, packageRoot, type Config } from './core/config';
 import { makeDirs } from './core/dirs';
-import { exitCodeForError, isVmbotError, VmbotError } from './core/errors';
+import { exitCodeForError, fsReason, isVmbotError, VmbotError } from './core/errors';
 import { exitCodeFor } from './core/pipeline';
 import { unknownCommandReply } from './core/help';
 import { closest, plural } from './core/text';
@@ -400,15 +400,12 @@ function cliErrorMessage(e: unknown): { message: string; exit: number } {
   // Node's text can run over several lines and end in a period: one line, one period.
   if (code.startsWith('ERR_PARSE_ARGS')) return { message: `${(e as Error).message.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '')}. Run "vmbot --help" for the usage.`, exit: 2 };
   // A file that cannot be read or written: name it and the reason in words.
-  const fsWords: Record<string, string> = {
-    ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted', ENOTDIR: 'a part of the path is a file, not a directory',
-    EISDIR: 'is a directory', EROFS: 'the file system is read-only', ENOSPC: 'no space left on the device', EEXIST: 'already exists',
-  };
   if (code === 'EEXIST' && (e as NodeJS.ErrnoException).syscall === 'mkdir') return { message: `Cannot create the directory ${(e as NodeJS.ErrnoException).path}: a file of that name is in the way.`, exit: EXIT_ERROR };
-  if (fsWords[code]) {
+  const reason = fsReason(e);
+  if (reason) {
     const path = (e as NodeJS.ErrnoException).path;
     const verb = (e as NodeJS.ErrnoException).syscall ?? 'access';
-    return { message: `Cannot ${verb === 'open' || verb === 'mkdir' || verb === 'rename' || verb === 'write' ? 'write or create' : verb} ${path ?? 'a file'}: ${fsWords[code]}.`, exit: EXIT_ERROR };
+    return { message: `Cannot ${verb === 'open' || verb === 'mkdir' || verb === 'rename' || verb === 'write' ? 'write or create' : verb} ${path ?? 'a file'}: ${reason}.`, exit: EXIT_ERROR };
   }
   return { message: `vmbot failed: ${e instanceof Error ? e.message : String(e)} (an internal error; please report it with the command you ran).`, exit: EXIT_ERROR };
 }

@@ -54,6 +54,18 @@ describe('error paths: one message, documented exit code, no stack trace', () =>
     expect(r.stderr).toMatch(/\/etc\/hostname\/schema\.json/);
   });
 
+  test('a policy file that is missing or a directory is named with the reason in words, not an errno code', () => {
+    const missing = join(tempDir(), 'nope.yaml');
+    const r = vmbot(['policy', 'lint', missing]);
+    expect(r.code).toBe(1);
+    oneMessage(r);
+    expect(r.stderr).toContain(`${missing}: cannot read policy file (no such file or directory)`);
+    expect(r.stderr).not.toMatch(/ENOENT/);
+    const dir = tempDir();
+    const d = vmbot(['policy', 'lint', dir]);
+    expect(d.stderr).toContain(`${dir}: cannot read policy file (a directory, not a file)`);
+  });
+
   test('a bad simulator inventory: exit 1, no stack', () => {
     const dir = tempDir();
     const inv = join(dir, 'inv.json');

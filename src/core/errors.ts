@@ -47,3 +47,14 @@ export const exitCodeForError = (e: unknown): number => (isVmbotError(e) ? (e.co
 
 /** The one phrase for "out of scope" and "does not exist": a denial must not reveal which. */
 export const notPermittedMessage = (vm: string) => `You are not permitted to do that on ${vm}, or there is no such VM.`;
+
+/** Why a file could not be read or written, in words (an errno code means nothing to an admin). */
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or directory', EACCES: 'permission denied', EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory', EISDIR: 'a directory, not a file', EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EEXIST: 'already exists',
+};
+export const fsReason = (e: unknown): string | undefined => {
+  const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return FS_REASONS[code];
+};

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { VmbotError } from '../core/errors';
+import { fsReason, VmbotError } from '../core/errors';
 import { closest } from '../core/text';
 import { checkReferences, lintPolicy, type DefinedNames, type Finding } from './lint';
 import {
@@ -193,7 +193,7 @@ export function loadPolicyFile(file: string, now = new Date()): LoadedPolicy {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new VmbotError('policy', `${file}: cannot read policy file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new VmbotError('policy', `${file}: cannot read policy file (${fsReason(e) ?? (e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return validatePolicy(file, parsePolicyText(file, text), now);
 }

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { VmbotError } from '../core/errors';
+import { fsReason, VmbotError } from '../core/errors';
 
 /** Kernel and device file systems: nothing written there is data (and mkdir -p under /proc never returns). */
 const KERNEL_FS = ['/proc', '/sys', '/dev'];
@@ -54,9 +54,8 @@ export function prepareDataDir(dir: string): void {
   try {
     mkdirSync(path, { recursive: true, mode: 0o700 });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw fail('is a file, not a directory');
-    throw fail(`cannot be created (${describe(code, e)})`);
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw fail('is a file, not a directory');
+    throw fail(`cannot be created (${describe(e)})`);
   }
   if (!statSync(path).isDirectory()) throw fail('is a file, not a directory');
   // Prove it: create, write, fsync and remove a file (permissions, read-only mounts, full disks).
@@ -71,14 +70,8 @@ export function prepareDataDir(dir: string): void {
     }
     unlinkSync(probe);
   } catch (e) {
-    throw fail(`not writable (${describe((e as NodeJS.ErrnoException).code, e)})`);
+    throw fail(`not writable (${describe(e)})`);
   }
 }
 
-function describe(code: string | undefined, e: unknown): string {
-  const words: Record<string, string> = {
-    EACCES: 'permission denied', EPERM: 'operation not permitted', EROFS: 'read-only file system',
-    ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', ENOTDIR: 'a part of the path is not a directory',
-  };
-  return (code && words[code]) ?? (e instanceof Error ? e.message : String(e));
-}
+const describe = (e: unknown): string => fsReason(e) ?? (e instanceof Error ? e.message : String(e));
