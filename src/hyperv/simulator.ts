@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Low } from 'lowdb';
 import { z } from 'zod';
-import { VmbotError } from '../core/errors';
+import { fsReason, VmbotError } from '../core/errors';
 import { formatZodIssues } from '../policy/loader';
 import { durableJsonAdapter } from '../state/json-adapter';
 import {
@@ -121,7 +121,7 @@ export function readInventoryText(value: string, setting = 'VMBOT_SIM_INVENTORY'
     return new InventoryText(where, readFileSync(value));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
+    throw new VmbotError('config', `${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${fsReason(e) ?? code ?? String(e)})`}. Give the path of a JSON inventory file, or the JSON itself.`);
   }
 }
 

@@ -37,7 +37,7 @@ export function prepareDataDir(dir: string): void {
         }
         throw fail('cannot be created: a part of the path is not a directory');
       }
-      if (code !== 'ENOENT') throw fail(`cannot be inspected (${code ?? String(e)})`);
+      if (code !== 'ENOENT') throw fail(`cannot be inspected (${describe(e)})`);
       const up = dirname(existing);
       if (up === existing) break;
       existing = up;
