@@ -6,7 +6,10 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
-import { cursorFileFor } from '../src/audit/forward/forwarder';
+import { cursorFileFor, Forwarder } from '../src/audit/forward/forwarder';
+import type { ForwardItem, Sink } from '../src/audit/forward/sink';
+import { AuditLog } from '../src/audit/log';
+import type { AuditRecord } from '../src/audit/record';
 import { generateAuditKeys } from '../src/audit/keys';
 import { listSegments } from '../src/audit/segments';
 import { openTestApp, tempDir, type TestApp } from './support/app';
@@ -212,6 +215,57 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
     } finally {
       await app.close();
       await hec.stop();
+    }
+  });
+});
+
+describe('the forwarder behind a live writer', () => {
+  /** Records what it is sent; fails every send while `down`. */
+  class RecordingSink implements Sink {
+    readonly name = 'test';
+    readonly target = 'memory';
+    down = false;
+    received: ForwardItem[] = [];
+    async send(items: ForwardItem[]): Promise<void> {
+      if (this.down) throw new Error('collector down');
+      this.received.push(...items);
+    }
+    confirmed(): number {
+      return this.received[this.received.length - 1]?.id ?? 0;
+    }
+    async close(): Promise<void> {}
+  }
+
+  test('the writer\'s fresh lines and lines read back from disk go out alike: the bytes on disk, in order, once, across a segment rotation and an outage longer than memory holds', async () => {
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir, { segmentRecords: 60 });
+    const sink = new RecordingSink();
+    const f = await new Forwarder(dir, sink, join(dir, '..', 'cursor.json'), { log, memoryLines: 20, coalesceMs: 5, pollMs: 50 }).start();
+    try {
+      const event = (i: number) => log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: i % 5 ? 'ok' : 'denied', details: { i, text: 'ünïcode ✓' } });
+      // One at a time, and in bursts that the writer commits together.
+      for (let i = 0; i < 12; i++) await event(i);
+      await Promise.all(Array.from({ length: 9 }, (_, i) => event(100 + i)));
+      await until('caught up', () => sink.confirmed() === log.head.id, 10_000);
+      sink.down = true;
+      for (let i = 0; i < 35; i++) await event(200 + i); // more than memory keeps
+      await until('the outage to be noticed', () => f.status().lastError !== null, 10_000);
+      sink.down = false;
+      await Promise.all(Array.from({ length: 6 }, (_, i) => event(300 + i)));
+      await until('the backlog', () => sink.confirmed() === log.head.id, 10_000);
+      for (let i = 0; i < 40; i++) await event(400 + i); // live again, into the next segment
+      await until('the rest', () => sink.confirmed() === log.head.id, 10_000);
+    } finally {
+      await f.stop(0);
+      await log.close();
+    }
+    const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
+    expect(listSegments(dir).length).toBe(2);
+    expect(sink.received.map((it) => it.line)).toEqual(disk);
+    expect(sink.received.every((it) => it.verified)).toBe(true);
+    for (const it of sink.received) {
+      const rec = JSON.parse(it.line) as AuditRecord;
+      expect(it.head).toEqual({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });
     }
   });
 });

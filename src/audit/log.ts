@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { canonicalJson, sha256 } from '../core/hash';
 import { fsyncDir } from '../state/durable-file';
 import { redactDeep } from '../core/redact';
-import { AuditEntrySchema, GENESIS_HASH, type AuditEntryInput, type AuditRecord } from './record';
+import { AuditEntrySchema, GENESIS_HASH, headOf, type AuditEntryInput, type AuditRecord, type RecordHead } from './record';
 import { listSegments, segmentName } from './segments';
 
 export interface AuditLogOptions {
@@ -14,6 +14,16 @@ export interface AuditLogOptions {
 }
 
 type AuditEntry = ReturnType<typeof AuditEntrySchema.parse>;
+
+/** Lines a group commit just made durable, exactly as written (each ends in a newline), in order. */
+export interface DurableBatch {
+  segment: number;
+  /** Byte offset in that segment where the first line starts. */
+  offset: number;
+  lines: readonly string[];
+  /** Each line's record as a collector's envelope names it (taken when it was chained). */
+  heads: readonly RecordHead[];
+}
 
 /** How far the log is on disk (written and fdatasync'd): readers behind the writer stop here. */
 export interface DurablePosition {
@@ -27,8 +37,7 @@ export interface DurablePosition {
 
 interface Pending {
   line: string;
-  id: number;
-  hash: string;
+  head: RecordHead;
   /** This record opens segment N. */
   opens?: number;
   resolve: () => void;
@@ -55,7 +64,7 @@ export class AuditLog {
   private closed = false;
   private readonly open = new Map<number, AuditRecord>();
   private durablePos: DurablePosition = { segment: 1, bytes: 0, id: 0, hash: GENESIS_HASH };
-  private readonly listeners = new Set<(d: DurablePosition) => void>();
+  private readonly listeners = new Set<(d: DurablePosition, batch: DurableBatch) => void>();
   private lastRec: AuditRecord | null = null;
   private readonly segmentRecords: number;
   private readonly clock: () => Date;
@@ -102,10 +111,11 @@ export class AuditLog {
   }
 
   /**
-   * Called after each group commit with the new durable position (checkpoints, the SIEM
-   * forwarder). Listeners run after the writers' promises resolve and must not throw or block.
+   * Called after each group commit with the new durable position and the lines it wrote
+   * (checkpoints, the SIEM forwarder). Listeners run after the writers' promises resolve and must
+   * not throw or block.
    */
-  onDurable(fn: (d: DurablePosition) => void): () => void {
+  onDurable(fn: (d: DurablePosition, batch: DurableBatch) => void): () => void {
     this.listeners.add(fn);
     return () => void this.listeners.delete(fn);
   }
@@ -167,7 +177,7 @@ export class AuditLog {
 
   private enqueue({ rec, line }: { rec: AuditRecord; line: string }, opens?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, id: rec.id, hash: rec.hash, opens, resolve, reject });
+      this.queue.push({ line, head: headOf(rec), opens, resolve, reject });
       this.flushing ??= this.flush().finally(() => (this.flushing = null));
     });
   }
@@ -185,14 +195,16 @@ export class AuditLog {
           fsyncDir(this.dir);
           this.durablePos = { ...this.durablePos, segment: batch[0]!.opens, bytes: 0 };
         }
-        const text = batch.map((p) => p.line).join('');
+        const lines = batch.map((p) => p.line);
+        const text = lines.join('');
         await this.fh!.write(text);
         await this.fh!.datasync();
         const last = batch[batch.length - 1]!;
-        this.durablePos = { segment: this.durablePos.segment, bytes: this.durablePos.bytes + Buffer.byteLength(text), id: last.id, hash: last.hash };
+        const written: DurableBatch = { segment: this.durablePos.segment, offset: this.durablePos.bytes, lines, heads: batch.map((p) => p.head) };
+        this.durablePos = { segment: this.durablePos.segment, bytes: this.durablePos.bytes + Buffer.byteLength(text), id: last.head.id, hash: last.head.hash };
         for (const p of batch) p.resolve();
         const d = this.durablePos;
-        for (const fn of this.listeners) fn(d);
+        for (const fn of this.listeners) fn(d, written);
       } catch (e) {
         for (const p of batch) p.reject(e);
       }

@@ -36,6 +36,10 @@ export const AuditRecordSchema = AuditEntrySchema.extend({
 });
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;
 
+/** What a collector's envelope names of a record (the record itself travels as its line). */
+export type RecordHead = Pick<AuditRecord, 'id' | 'time' | 'hash' | 'kind' | 'outcome' | 'operation'>;
+export const headOf = (r: AuditRecord): RecordHead => ({ id: r.id, time: r.time, hash: r.hash, kind: r.kind, outcome: r.outcome, operation: r.operation });
+
 /** SHA-256 over the canonical form of everything but the hash itself (prev included). */
 export function hashRecord(rec: Omit<AuditRecord, 'hash'> | AuditRecord): string {
   const { hash: _h, ...body } = rec as AuditRecord;

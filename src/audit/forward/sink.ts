@@ -1,11 +1,11 @@
-import type { AuditRecord } from '../record';
+import type { RecordHead } from '../record';
 
 /** One record on its way to a collector. */
 export interface ForwardItem {
   id: number;
   /** The record exactly as it is on disk (one JSON line, no newline): the SIEM copy can be chain-verified. */
   line: string;
-  rec: AuditRecord;
+  head: RecordHead;
   /** False if the line failed the byte check (see chain.ts): it is forwarded, marked, never dropped. */
   verified: boolean;
 }
