@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
 import { cursorFileFor, Forwarder } from '../src/audit/forward/forwarder';
+import { SyslogSink } from '../src/audit/forward/syslog';
 import type { ForwardItem, Sink } from '../src/audit/forward/sink';
 import { AuditLog } from '../src/audit/log';
 import type { AuditRecord } from '../src/audit/record';
@@ -267,5 +268,31 @@ describe('the forwarder behind a live writer', () => {
       const rec = JSON.parse(it.line) as AuditRecord;
       expect(it.head).toEqual({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });
     }
+  });
+});
+
+describe('a line that fails its check', () => {
+  test('is forwarded all the same, marked audit-unverified, and what it holds cannot break the structured data', async () => {
+    const col = await new SyslogCollector().start();
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir);
+    for (let i = 0; i < 3; i++) await log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' });
+    await log.close();
+    // Someone edits the middle record in place, with a "hash" made to end the SD element early.
+    const file = listSegments(dir)[0]!.file;
+    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const forged = { ...(JSON.parse(lines[1]!) as Record<string, unknown>), outcome: 'denied', hash: 'f00"] [evil@1 x="y\\' };
+    lines[1] = JSON.stringify(forged);
+    writeFileSync(file, lines.join('\n') + '\n');
+    const f = await new Forwarder(dir, new SyslogSink({ url: `tcp://127.0.0.1:${col.port}` }), join(dir, '..', 'cursor.json')).start();
+    try {
+      await until('three messages', () => col.messages.length === 3, 10_000);
+    } finally {
+      await f.stop(0);
+      await col.stop();
+    }
+    expect(col.messages.map((m) => m.msgid)).toEqual(['audit', 'audit-unverified', 'audit']);
+    expect(col.messages.map((m) => m.msg)).toEqual(lines);
+    expect(col.messages[1]!.sd).toEqual({ id: '2', hash: forged.hash, kind: 'event' });
   });
 });

@@ -16,13 +16,14 @@ export interface SyslogMessage {
   msg: string;
 }
 
-const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\[[^\]]*\]|-) (.*)$/s;
+/** RFC 5424; an SD-PARAM value is quoted and may hold \" \\ and \] escaped (6.3.3). */
+const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\[(?:[^\]"]|"(?:[^"\\]|\\.)*")*\]|-) (.*)$/s;
 
 export function parseSyslog(raw: string): SyslogMessage {
   const m = RFC5424.exec(raw);
   if (!m) throw new Error(`not RFC 5424: ${raw.slice(0, 120)}`);
   const sd: Record<string, string> = {};
-  for (const p of m[7]!.matchAll(/(\w+)="([^"]*)"/g)) sd[p[1]!] = p[2]!;
+  for (const p of m[7]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) sd[p[1]!] = p[2]!.replace(/\\(.)/g, '$1');
   return { raw, pri: Number(m[1]), msgid: m[6]!, sd, msg: m[8]! };
 }
 
