@@ -37,7 +37,7 @@ export interface DurablePosition {
 
 interface Pending {
   line: string;
-  head: RecordHead;
+  rec: AuditRecord;
   /** This record opens segment N. */
   opens?: number;
   resolve: () => void;
@@ -177,7 +177,7 @@ export class AuditLog {
 
   private enqueue({ rec, line }: { rec: AuditRecord; line: string }, opens?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line, head: headOf(rec), opens, resolve, reject });
+      this.queue.push({ line, rec, opens, resolve, reject });
       this.flushing ??= this.flush().finally(() => (this.flushing = null));
     });
   }
@@ -199,12 +199,16 @@ export class AuditLog {
         const text = lines.join('');
         await this.fh!.write(text);
         await this.fh!.datasync();
-        const last = batch[batch.length - 1]!;
-        const written: DurableBatch = { segment: this.durablePos.segment, offset: this.durablePos.bytes, lines, heads: batch.map((p) => p.head) };
-        this.durablePos = { segment: this.durablePos.segment, bytes: this.durablePos.bytes + Buffer.byteLength(text), id: last.head.id, hash: last.head.hash };
+        const last = batch[batch.length - 1]!.rec;
+        const offset = this.durablePos.bytes;
+        this.durablePos = { segment: this.durablePos.segment, bytes: offset + Buffer.byteLength(text), id: last.id, hash: last.hash };
         for (const p of batch) p.resolve();
-        const d = this.durablePos;
-        for (const fn of this.listeners) fn(d, written);
+        if (this.listeners.size) {
+          // Built only for listeners (the forwarder): an append nobody forwards pays nothing for it.
+          const d = this.durablePos;
+          const written: DurableBatch = { segment: d.segment, offset, lines, heads: batch.map((p) => headOf(p.rec)) };
+          for (const fn of this.listeners) fn(d, written);
+        }
       } catch (e) {
         for (const p of batch) p.reject(e);
       }

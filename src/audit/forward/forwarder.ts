@@ -91,6 +91,9 @@ export class Forwarder {
   /** The writer's latest commits, oldest first, and how many lines they hold (see remember()). */
   private remembered: DurableBatch[] = [];
   private rememberedLines = 0;
+  /** Ends a pause early (stop()); once draining, there are no pauses. */
+  private endPause: (() => void) | null = null;
+  private draining = false;
   private readonly opts: Required<Omit<ForwarderOptions, 'log'>> & { log?: AuditLog };
 
   constructor(private readonly dir: string, private readonly sink: Sink, private readonly cursorFile: string, opts: ForwarderOptions = {}) {
@@ -133,9 +136,6 @@ export class Forwarder {
       };
     });
   }
-
-  private endPause: (() => void) | null = null;
-  private draining = false;
 
   /** Sleep up to `ms`; true if woken early (new records, or stop). */
   private sleep(ms: number): Promise<boolean> {

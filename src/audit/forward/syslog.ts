@@ -30,8 +30,8 @@ export function syslogMessage(item: ForwardItem): string {
 
 /**
  * Messages framed by octet counting (RFC 6587 3.4.1; RFC 5425 for TLS), so a newline or
- * anything else inside a record can never split or join messages. One buffer for the batch:
- * it is built on the thread the writer uses, so it is built cheaply.
+ * anything else inside a record can never split or join messages. One string and one buffer
+ * for the whole batch (it is built on the writer's thread).
  */
 export function syslogFrames(items: ForwardItem[]): Buffer {
   let out = '';
