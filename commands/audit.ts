@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineCommand } from '../src/core/command';
+import { plural } from '../src/core/text';
 import type { Reply } from '../src/core/types';
 import { AuditOutcome } from '../src/audit/record';
 import { READ_AUDIT_LOG, recordLine } from '../src/workflows/audit-reader';
@@ -85,7 +86,7 @@ export default defineCommand({
       if (!trail.length) return { status: 'done', text: `No audit records for ${a.subject} in the VMs you audit.`, data: { trail: a.subject, records: 0 } };
       return {
         status: 'done', title: `Audit trail of ${a.subject}`,
-        text: [`Audit trail of ${a.subject} (${trail.length === 1 ? '1 record' : `${trail.length} records`}):`, ...trail.map(recordLine)].join('\n'),
+        text: [`Audit trail of ${a.subject} (${plural(trail.length, 'record')}):`, ...trail.map(recordLine)].join('\n'),
         data: { trail: a.subject, records: trail.length, ids: trail.map((r) => r.id) },
       };
     }

@@ -13,6 +13,7 @@ import { accessReport, describeGrant } from '../policy/access';
 import { authorize } from '../policy/authorize';
 import { PrincipalSchema } from '../policy/schema';
 import { READ_AUDIT_LOG, type AuditFilter } from '../workflows/audit-reader';
+import { plural } from '../core/text';
 import { chartSvg, html, page, raw, recordsTable, STYLE, type Html } from './html';
 import { clearCookie, CookieSigner, randomToken, readCookies, sameToken, setCookie } from './session';
 
@@ -303,7 +304,7 @@ export class WebFrontEnd implements FrontEnd {
     const oldest = records[0];
     const shown = [...records].reverse(); // newest first on screen
     const body = html`<h1>Audit log</h1>
-<p class="legend">Scope: ${scope.all ? 'every VM' : scope.scopes.join(', ')} · ${total} matching record${total === 1 ? '' : 's'}${f.filter.beforeId ? html` older than #${f.filter.beforeId}` : ''}</p>
+<p class="legend">Scope: ${scope.all ? 'every VM' : scope.scopes.join(', ')} · ${plural(total, 'matching record')}${f.filter.beforeId ? html` older than #${f.filter.beforeId}` : ''}</p>
 ${this.filterForm(f.input)}
 ${chartSvg(chart.buckets, chart.bucketMs)}
 <div class="bar"><span>${records.length ? html`Showing #${newest!.id} … #${oldest!.id}, newest first` : 'No records match.'}</span>
@@ -340,7 +341,7 @@ ${intent || result ? html`<h2>Intent and result</h2><div class="pair">${card('In
     const cid = String(req.params.cid).slice(0, 100);
     const records = await this.app.services.auditReader.trail(userId, cid);
     const body = records.length
-      ? html`<h1>Trail of ${cid}</h1><p class="legend">${records.length} record${records.length === 1 ? '' : 's'}, oldest first: every step of this request or grant.</p>${recordsTable(BASE, records)}`
+      ? html`<h1>Trail of ${cid}</h1><p class="legend">${plural(records.length, 'record')}, oldest first: every step of this request or grant.</p>${recordsTable(BASE, records)}`
       : html`<h1>Trail of ${cid}</h1><p>No records for ${cid} among the VMs you audit.</p>`;
     res.status(records.length ? 200 : 404).type('html').send(page(this.layout(s, `Trail ${cid}`), body));
   }
