@@ -7,14 +7,14 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
 import { cursorFileFor, Forwarder } from '../src/audit/forward/forwarder';
-import { SyslogSink } from '../src/audit/forward/syslog';
+import { SyslogSink, syslogFrames } from '../src/audit/forward/syslog';
 import type { ForwardItem, Sink } from '../src/audit/forward/sink';
 import { AuditLog } from '../src/audit/log';
 import type { AuditRecord } from '../src/audit/record';
 import { generateAuditKeys } from '../src/audit/keys';
 import { listSegments } from '../src/audit/segments';
 import { openTestApp, tempDir, type TestApp } from './support/app';
-import { HecStandIn, makeTestCa, SyslogCollector } from './support/collectors';
+import { HecStandIn, makeTestCa, parseSyslog, splitFrames, SyslogCollector } from './support/collectors';
 import { vmbot } from './support/cli';
 
 jest.setTimeout(60_000);
@@ -264,6 +264,11 @@ describe('the forwarder behind a live writer', () => {
     expect(listSegments(dir).length).toBe(2);
     expect(sink.received.map((it) => it.line)).toEqual(disk);
     expect(sink.received.every((it) => it.verified)).toBe(true);
+    // Framed for syslog (straight into one buffer, by each line's byte length): every line intact.
+    expect(sink.received.map((it) => it.bytes)).toEqual(disk.map((l) => Buffer.byteLength(l)));
+    const framed = splitFrames(syslogFrames(sink.received));
+    expect(framed.rest.length).toBe(0);
+    expect(framed.messages.map((m) => parseSyslog(m).msg)).toEqual(disk);
     for (const it of sink.received) {
       const rec = JSON.parse(it.line) as AuditRecord;
       expect(it.head).toEqual({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });

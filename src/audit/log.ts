@@ -21,6 +21,8 @@ export interface DurableBatch {
   /** Byte offset in that segment where the first line starts. */
   offset: number;
   lines: readonly string[];
+  /** Each line's length in UTF-8 bytes, newline included. */
+  lineBytes: readonly number[];
   /** Each line's record as a collector's envelope names it (taken when it was chained). */
   heads: readonly RecordHead[];
 }
@@ -201,12 +203,15 @@ export class AuditLog {
         await this.fh!.datasync();
         const last = batch[batch.length - 1]!.rec;
         const offset = this.durablePos.bytes;
-        this.durablePos = { segment: this.durablePos.segment, bytes: offset + Buffer.byteLength(text), id: last.id, hash: last.hash };
+        // Per line only for listeners (the forwarder, which would otherwise measure them in a burst
+        // of its own); an append nobody forwards pays nothing for it.
+        const lineBytes = this.listeners.size ? lines.map((l) => Buffer.byteLength(l)) : null;
+        const bytes = lineBytes ? lineBytes.reduce((a, b) => a + b, 0) : Buffer.byteLength(text);
+        this.durablePos = { segment: this.durablePos.segment, bytes: offset + bytes, id: last.id, hash: last.hash };
         for (const p of batch) p.resolve();
-        if (this.listeners.size) {
-          // Built only for listeners (the forwarder): an append nobody forwards pays nothing for it.
+        if (lineBytes) {
           const d = this.durablePos;
-          const written: DurableBatch = { segment: d.segment, offset, lines, heads: batch.map((p) => headOf(p.rec)) };
+          const written: DurableBatch = { segment: d.segment, offset, lines, lineBytes, heads: batch.map((p) => headOf(p.rec)) };
           for (const fn of this.listeners) fn(d, written);
         }
       } catch (e) {

@@ -31,6 +31,21 @@ export function parseSyslog(raw: string): SyslogMessage {
  * A syslog collector on 127.0.0.1 reading octet-counted frames (RFC 6587 3.4.1), over TCP or
  * TLS. It can be stopped (connections cut) and started again on the same port.
  */
+/** Octet-counted frames (RFC 6587 3.4.1): the complete messages, and what is left of an incomplete one. */
+export function splitFrames(buf: Buffer): { messages: string[]; rest: Buffer } {
+  const messages: string[] = [];
+  for (;;) {
+    const sp = buf.indexOf(0x20);
+    if (sp === -1) break;
+    const len = Number(buf.toString('latin1', 0, sp));
+    if (!Number.isInteger(len)) throw new Error(`bad frame: ${buf.toString('latin1', 0, 40)}`);
+    if (buf.length < sp + 1 + len) break;
+    messages.push(buf.toString('utf8', sp + 1, sp + 1 + len));
+    buf = buf.subarray(sp + 1 + len);
+  }
+  return { messages, rest: buf };
+}
+
 export class SyslogCollector {
   readonly messages: SyslogMessage[] = [];
   port = 0;
@@ -41,18 +56,11 @@ export class SyslogCollector {
   async start(): Promise<this> {
     const onConn = (s: Socket) => {
       this.sockets.add(s);
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       s.on('data', (d: Buffer) => {
-        buf = Buffer.concat([buf, d]);
-        for (;;) {
-          const sp = buf.indexOf(0x20);
-          if (sp === -1) break;
-          const len = Number(buf.toString('latin1', 0, sp));
-          if (!Number.isInteger(len)) throw new Error(`bad frame: ${buf.toString('latin1', 0, 40)}`);
-          if (buf.length < sp + 1 + len) break;
-          this.messages.push(parseSyslog(buf.toString('utf8', sp + 1, sp + 1 + len)));
-          buf = buf.subarray(sp + 1 + len);
-        }
+        const { messages, rest } = splitFrames(Buffer.concat([buf, d]));
+        for (const m of messages) this.messages.push(parseSyslog(m));
+        buf = rest;
       });
       s.on('end', () => s.end());
       s.on('error', () => undefined);

@@ -217,7 +217,7 @@ export class Forwarder {
       if (b.segment > pos.segment) break; // the writer rotated: the disk path moves on to the next segment
       let at = b.offset;
       let i = 0;
-      for (; i < b.lines.length && at < pos.offset; i++) at += Buffer.byteLength(b.lines[i]!);
+      for (; i < b.lines.length && at < pos.offset; i++) at += b.lineBytes[i]!;
       if (i === b.lines.length) {
         this.forgetOldest(); // all sent already
         continue;
@@ -226,8 +226,8 @@ export class Forwarder {
       for (; i < b.lines.length && items.length < this.opts.batch; i++) {
         const line = b.lines[i]!;
         const head = b.heads[i]!;
-        const end = at + Buffer.byteLength(line);
-        items.push({ id: head.id, line: line.slice(0, -1), head, verified: true });
+        const end = at + b.lineBytes[i]!;
+        items.push({ id: head.id, line: line.slice(0, -1), bytes: end - at - 1, head, verified: true });
         pos = { segment: b.segment, offset: end, id: head.id, hash: head.hash, lineStart: at };
         positions.push(pos);
         at = end;
@@ -258,7 +258,7 @@ export class Forwarder {
         const c = checkLine(l.buf, l.start, l.end);
         const rec = c.ok ? c.rec : (JSON.parse(text) as AuditRecord); // a line that is not JSON at all throws: forwarding stops there, loudly
         const after: Cursor = { segment: pos.segment, offset: l.offset + (l.end - l.start) + 1, id: rec.id, hash: rec.hash, lineStart: l.offset };
-        items.push({ id: rec.id, line: text, head: headOf(rec), verified: c.ok });
+        items.push({ id: rec.id, line: text, bytes: l.end - l.start, head: headOf(rec), verified: c.ok });
         positions.push(after);
         last = after;
         return items.length < this.opts.batch;

