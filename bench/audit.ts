@@ -59,7 +59,7 @@ function result(n: number, intentId: number): AuditEntryInput {
 }
 
 /** Appends records n, n+1, ... as intent/result pairs; returns the promise of record n. */
-class Writer {
+export class Writer {
   private n = 0;
   private lastIntent = 0;
   /** The log to append to (swapped when the bench re-opens it). */
@@ -217,8 +217,8 @@ export async function main(): Promise<Record<string, unknown>> {
     }
     // Live forwarding behind the writer: does it slow an append? (at 1M records)
     appendWithForwarding = await appendLatencyWithForwarding(w.log, () => w.next(), dir);
-    const fx = appendWithForwarding as { withForwarding: { medianUs: number; p99Us: number }; withoutForwarding: { medianUs: number; p99Us: number }; effectPercent: { mean: number; interval95: number[] }; sameCodeTwicePercent: { mean: number; interval95: number[] } };
-    console.log(`audit bench: append with live syslog forwarding: median ${fx.withForwarding.medianUs} µs (p99 ${fx.withForwarding.p99Us}) vs ${fx.withoutForwarding.medianUs} µs (p99 ${fx.withoutForwarding.p99Us}) without; effect ${fx.effectPercent.mean}% [${fx.effectPercent.interval95.join(', ')}], same code twice ${fx.sameCodeTwicePercent.mean}% [${fx.sameCodeTwicePercent.interval95.join(', ')}]`);
+    const fx = appendWithForwarding as { withForwarding: { medianUs: number; p99Us: number }; withoutForwarding: { medianUs: number; p99Us: number }; effectPercent: { mean: number; interval95: number[] }; sameCodeTwicePercent: { mean: number; interval95: number[] }; p99EffectPercent: { mean: number; interval95: number[] }; p99SameCodeTwicePercent: { mean: number; interval95: number[] }; slowdownP: { median: number; p99: number } };
+    console.log(`audit bench: append with live syslog forwarding: median ${fx.withForwarding.medianUs} µs (p99 ${fx.withForwarding.p99Us}) vs ${fx.withoutForwarding.medianUs} µs (p99 ${fx.withoutForwarding.p99Us}) without; effect ${fx.effectPercent.mean}% [${fx.effectPercent.interval95.join(', ')}], same code twice ${fx.sameCodeTwicePercent.mean}% [${fx.sameCodeTwicePercent.interval95.join(', ')}]; p99 effect ${fx.p99EffectPercent.mean}% [${fx.p99EffectPercent.interval95.join(', ')}], same code twice ${fx.p99SameCodeTwicePercent.mean}% [${fx.p99SameCodeTwicePercent.interval95.join(', ')}]; permutation p (slowdown) median ${fx.slowdownP.median}, p99 ${fx.slowdownP.p99}`);
     signer.sign(w.log);
     await w.log.close();
 

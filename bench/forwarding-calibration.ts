@@ -1,0 +1,54 @@
+/**
+ * Is the forwarding-effect test (audit-assurance.ts, appendLatencyWithForwarding) calibrated on
+ * this machine? Runs it alternately as a sham (the "with" phase runs no forwarder: any effect is
+ * noise) and for real, on one log, and counts how often each says "slower" (p < 0.05). A
+ * calibrated test says so in about 1 sham run in 20; a real effect shows as many more real runs.
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/forwarding-calibration.js
+ * BENCH_CALIBRATION_RUNS (default 5) pairs; about 90 s a pair. Figures: bench/results/forwarding-calibration.json.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditLog } from '../src/audit/log';
+import { Writer } from './audit';
+import { appendLatencyWithForwarding } from './audit-assurance';
+import { writeResult } from './report';
+
+interface Run {
+  effectPercent: { mean: number };
+  p99EffectPercent: { mean: number };
+  slowdownP: { median: number; p99: number };
+}
+
+export async function main(): Promise<Record<string, unknown>> {
+  const pairs = Number(process.env.BENCH_CALIBRATION_RUNS ?? 5);
+  const dir = mkdtempSync(join(tmpdir(), 'vmbot-fwd-cal-'));
+  const runs: { sham: Run[]; real: Run[] } = { sham: [], real: [] };
+  try {
+    const w = new Writer(await AuditLog.open(join(dir, 'audit')));
+    await Promise.all(Array.from({ length: 5000 }, () => w.next()));
+    for (let i = 0; i < pairs; i++) {
+      // Alternate which goes first, so that neither kind always follows the other.
+      for (const sham of i % 2 ? [false, true] : [true, false]) {
+        const r = (await appendLatencyWithForwarding(w.log, () => w.next(), dir, { sham })) as unknown as Run;
+        runs[sham ? 'sham' : 'real'].push(r);
+        console.log(`forwarding calibration: ${sham ? 'sham' : 'real'} run: median ${r.effectPercent.mean}% (p=${r.slowdownP.median}), p99 ${r.p99EffectPercent.mean}% (p=${r.slowdownP.p99})`);
+      }
+    }
+    await w.log.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const slower = (rs: Run[], k: 'median' | 'p99') => rs.filter((r) => r.slowdownP[k] < 0.05).length;
+  const summary = {
+    pairs,
+    shamSaidSlower: { median: slower(runs.sham, 'median'), p99: slower(runs.sham, 'p99') },
+    realSaidSlower: { median: slower(runs.real, 'median'), p99: slower(runs.real, 'p99') },
+  };
+  console.log(`forwarding calibration: "slower" (p < 0.05) in sham runs: median ${summary.shamSaidSlower.median}/${pairs}, p99 ${summary.shamSaidSlower.p99}/${pairs}; in real runs: median ${summary.realSaidSlower.median}/${pairs}, p99 ${summary.realSaidSlower.p99}/${pairs}`);
+  const result = { ...summary, runs };
+  writeResult('forwarding-calibration', result);
+  return result;
+}
+
+if (require.main === module) void main();
