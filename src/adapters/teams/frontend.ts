@@ -30,6 +30,8 @@ export interface TeamsOptions {
   openIdMetadataUrl?: string;
   /** Longest a button click holds Teams' invoke before answering "still working" (default 8 s). */
   invokeWaitMs?: number;
+  /** Tests only: replaces the durable write of teams-conversations.json (to hold one back). */
+  conversationWrite?: (file: string, data: string) => Promise<void>;
 }
 
 interface Ref {
@@ -96,7 +98,7 @@ export class TeamsFrontEnd implements FrontEnd {
 
   async start(host: FrontEndContext): Promise<void> {
     this.host = host;
-    this.store = ConversationStore.open(join(host.config.VMBOT_DATA_DIR, 'teams-conversations.json'));
+    this.store = ConversationStore.open(join(host.config.VMBOT_DATA_DIR, 'teams-conversations.json'), { write: this.opts.conversationWrite });
     const s = this.settings;
     // Overriding one endpoint makes botbuilder take every endpoint from the configuration, so
     // the public cloud's values are restated (they are botbuilder's own defaults).
@@ -130,6 +132,12 @@ export class TeamsFrontEnd implements FrontEnd {
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.inFlight]);
+    await this.storeFlushed();
+  }
+
+  /** The conversation store's changes on disk; a failure is the operator's to see, not the user's. */
+  private async storeFlushed(): Promise<void> {
+    await this.store?.flush().catch((e: unknown) => this.host.log.error({ err: e instanceof Error ? e.message : String(e) }, 'Teams: could not save teams-conversations.json (who can be reached proactively)'));
   }
 
   /** One POST: botbuilder authenticates, then the bot runs. Anything that fails before the bot ran is a 401. */
@@ -158,6 +166,7 @@ export class TeamsFrontEnd implements FrontEnd {
         reached = true;
         this.remember(ctx.activity);
         await this.bot.run(ctx);
+        await this.storeFlushed(); // what this activity taught us is on disk before Teams hears "done"
       })
       .catch((e) => {
         this.host.log.error({ err: e instanceof Error ? e.message : String(e) }, 'Teams: request failed');
@@ -343,6 +352,7 @@ export class TeamsFrontEnd implements FrontEnd {
     }
     if (!conversationId) return null;
     this.store.remember({ aad, personal: conversationId, serviceUrl, tenantId });
+    await this.storeFlushed();
     return this.personalChat(aad, userId);
   }
 
@@ -373,6 +383,7 @@ export class TeamsFrontEnd implements FrontEnd {
       if (notice.topic && !this.store.topic(notice.topic)) this.store.setTopic(notice.topic, notice.reply);
       first ??= { ref: JSON.stringify({ c: sent.conversationId, a: sent.id, s: sent.serviceUrl, ...(notice.topic ? { t: notice.topic } : {}) } satisfies Ref) };
     }
+    await this.storeFlushed();
     return first;
   }
 
@@ -412,6 +423,7 @@ export class TeamsFrontEnd implements FrontEnd {
     await this.adapter.continueConversationAsync(this.appId, { channelId: 'msteams', serviceUrl: ref.s, conversation, bot: { id: this.store.botId ?? '', name: '' } }, async (tc) => {
       await tc.updateActivity({ ...activityFor({ ...reply, actions: reply.actions ?? [] }), id: ref.a, conversation: conversation as never });
     });
+    await this.storeFlushed();
   }
 }
 

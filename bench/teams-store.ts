@@ -1,0 +1,67 @@
+/**
+ * Teams conversation store: what remembering an incoming activity costs on the event loop as the
+ * number of people the bot knows grows (every Teams activity calls remember()), and how long a
+ * change takes to reach the disk (off the event loop).
+ *   npx tsc -p tsconfig.bench.json && node dist/bench/teams-store.js
+ * Target: an activity that changes nothing costs under 50 µs at 50,000 people (it used to
+ * serialise the whole store twice: 20 ms at 10,000). Figures: bench/results/teams-store.json.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConversationStore } from '../src/adapters/teams/conversations';
+import { median, percentile, writeResult } from './report';
+
+const SIZES = [1_000, 10_000, 50_000];
+const aad = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+const seen = (i: number, personal = `a:1on1-${i}`) => ({
+  aad: aad(i), userId: `29:user-${i}`, name: `User ${i}`, tenantId: 'tenant-1', serviceUrl: 'https://smba.example/emea/', botId: '28:bot', personal,
+});
+const us = (t: bigint) => Number(process.hrtime.bigint() - t) / 1000;
+
+export async function main(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'vmbot-teams-store-'));
+  const out: Record<string, unknown> = {};
+  try {
+    for (const n of SIZES) {
+      const file = join(dir, `store-${n}.json`);
+      const store = ConversationStore.open(file);
+      for (let i = 0; i < n; i++) store.remember(seen(i));
+      await store.flush();
+      // Someone the bot knows writes again (the common case): nothing changes.
+      const same: number[] = [];
+      for (let k = 0; k < 2000; k++) {
+        const t = process.hrtime.bigint();
+        store.remember(seen((k * 7919) % n));
+        same.push(us(t));
+      }
+      // Someone's 1:1 chat changes: the event loop's part, then the time to disk.
+      const changed: number[] = [];
+      const toDisk: number[] = [];
+      for (let k = 0; k < 30; k++) {
+        let t = process.hrtime.bigint();
+        store.remember(seen(k, `a:new-${k}`));
+        changed.push(us(t));
+        t = process.hrtime.bigint();
+        await store.flush();
+        toDisk.push(us(t) / 1000);
+      }
+      const r = (x: number) => Math.round(x * 10) / 10;
+      out[String(n)] = {
+        unchangedUs: { median: r(median(same)), p99: r(percentile(same, 99)) },
+        changedUs: { median: r(median(changed)), p99: r(percentile(changed, 99)) },
+        changeOnDiskMs: { median: r(median(toDisk)), p99: r(percentile(toDisk, 99)) },
+      };
+      console.log(`teams store: ${n} users: remember() unchanged ${r(median(same))} µs, changed ${r(median(changed))} µs (event loop); on disk after ${r(median(toDisk))} ms`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Every Teams activity pays this: it must not grow with the number of people the bot knows.
+  const at50k = (out['50000'] as { unchangedUs: { median: number } }).unchangedUs.median;
+  const result = { users: out, target: { rule: 'remember() of an activity that changes nothing: median < 50 µs at 50,000 people', pass: at50k < 50 } };
+  writeResult('teams-store', result);
+  return result;
+}
+
+if (require.main === module) void main();
