@@ -236,6 +236,9 @@ export async function forwardingThroughput(logDir: string, work: string, records
   return out;
 }
 
+/** One round's figure for each of its three phases. */
+type Round = { A: number; on: number; B: number };
+
 export interface ForwardingEffectOptions {
   rounds?: number;
   perRound?: number;
@@ -265,8 +268,8 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   const col = await collectorThread();
   const cursor = join(work, 'cursor-live.json');
   const all = { A: [] as number[], on: [] as number[], B: [] as number[] };
-  const perRoundMedians: { A: number; on: number; B: number }[] = [];
-  const perRoundP99s: { A: number; on: number; B: number }[] = [];
+  const perRoundMedians: Round[] = [];
+  const perRoundP99s: Round[] = [];
   let forwarded = 0;
   let sentWhileTimed = 0;
   let expected = 0; // records appended while forwarding (a segment's header record included)
@@ -314,8 +317,8 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   await col.close();
   gcObserver.disconnect();
   const perThousand = (x: number) => Math.round((x / (rounds * perRound)) * 1000 * 10) / 10;
-  const effectOn = (rs: { A: number; on: number; B: number }[]) => meanWithInterval(rs.map((m) => m.on / ((m.A + m.B) / 2) - 1));
-  const twice = (rs: { A: number; on: number; B: number }[]) => meanWithInterval(rs.map((m) => m.B / m.A - 1));
+  const effectOn = (rs: Round[]) => meanWithInterval(rs.map((m) => m.on / ((m.A + m.B) / 2) - 1));
+  const twice = (rs: Round[]) => meanWithInterval(rs.map((m) => m.B / m.A - 1));
   const us = (x: number) => Math.round(x * 10) / 10;
   const pct = (x: number) => Math.round(x * 1000) / 10;
   const off = [...all.A, ...all.B];
@@ -350,29 +353,32 @@ const twoDigits = (x: number) => Number(x.toPrecision(2));
  * of random relabellings (each round's "with" drawn from its three phases) whose statistic is at
  * least the observed one. Drift and phase-to-phase noise enter it as measured, not as assumed.
  */
-function slowdownP(rounds: { A: number; on: number; B: number }[], draws = 20_000): number {
-  const stat = (pick: (r: [number, number, number]) => number) => {
+function slowdownP(rounds: Round[], draws = 20_000): number {
+  const stat = (pick: () => number) => {
     let sum = 0;
     for (const m of rounds) {
-      const v: [number, number, number] = [m.on, m.A, m.B];
-      const i = pick(v);
+      const v = [m.on, m.A, m.B];
+      const i = pick();
       sum += v[i]! / ((v[(i + 1) % 3]! + v[(i + 2) % 3]!) / 2) - 1;
     }
     return sum / rounds.length;
   };
   const observed = stat(() => 0);
-  let seed = 424242;
-  const rand3 = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 3;
+  const rand = seededRandom(424242);
   let atLeast = 0;
-  for (let d = 0; d < draws; d++) if (stat(rand3) >= observed - 1e-12) atLeast++;
+  for (let d = 0; d < draws; d++) if (stat(() => Math.floor(rand() * 3)) >= observed - 1e-12) atLeast++;
   return (atLeast + 1) / (draws + 1);
+}
+
+/** A fixed-seed generator in [0, 1): the same figures give the same interval and the same p. */
+function seededRandom(seed: number): () => number {
+  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 2 ** 31) / 2 ** 31;
 }
 
 /** Mean and a 95% bootstrap interval of it (fixed seed: the same figures give the same interval). */
 function meanWithInterval(xs: number[], draws = 10_000): { mean: number; interval: [number, number] } {
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 2 ** 31) / 2 ** 31;
+  const rand = seededRandom(12345);
   const means: number[] = [];
   for (let d = 0; d < draws; d++) means.push(mean(xs.map(() => xs[Math.floor(rand() * xs.length)]!)));
   return { mean: mean(xs), interval: [percentile(means, 2.5), percentile(means, 97.5)] };
