@@ -5,7 +5,7 @@
  * PowerShell (test/support/pwsh.ts): a real pwsh (when one is installed: .ci/install-pwsh.sh or
  * VMBOT_TEST_PWSH), and the PowerShell engine host tools/pshost, which CI always builds.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -146,6 +146,26 @@ describePowerShell('PowerShell backend against the Hyper-V simulation module', (
     expect(stored).toMatchObject({ SwitchName: 'vSwitch-Guest', NewVHDPath: 'web-new01.vhdx', NewVHDSizeBytes: 60 * 1024 ** 3, VlanId: 120, ProcessorCount: 4 });
     expect((await rejection(t.backend.create(spec))).code).toBe('already_exists');
   });
+});
+
+describePowerShell('the Hyper-V test double itself', (ps) => {
+  // The tests above count the calls the double records; the pool runs two PowerShells at once, so
+  // a line lost when both record a call together fails a test that did nothing wrong (seen in CI).
+  test('two PowerShells recording calls at the same moment lose none of them', async () => {
+    const sim = newSim();
+    const record = (who: string) => new Promise<number | null>((done) => {
+      // Each waits for the other to be ready, so the two write at the same time however long each took to start.
+      const ready = (w: string) => `'${join(sim.dir, `ready-${w}`)}'`;
+      const script = `Import-Module '${join(MODULES, 'Hyper-V')}'; New-Item -ItemType File ${ready(who)} | Out-Null; ` +
+        `while (-not ((Test-Path ${ready('a')}) -and (Test-Path ${ready('b')}))) { Start-Sleep -Milliseconds 1 }; ` +
+        `& (Get-Module Hyper-V) { foreach ($i in 1..1000) { Write-SimCall "${who} $i" } }`;
+      spawn(ps.executable, ['-NoProfile', '-NonInteractive', '-Command', script], { env: sim.env, stdio: 'ignore' }).on('exit', done);
+    });
+    expect(await Promise.all([record('a'), record('b')])).toEqual([0, 0]);
+    const calls = sim.calls();
+    expect(calls).toHaveLength(2000);
+    expect(new Set(calls).size).toBe(2000);
+  }, 120_000);
 });
 
 describePowerShell('console grants of the whole estate (the reconcile pass): one call per host', (ps) => {
