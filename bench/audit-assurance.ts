@@ -264,7 +264,9 @@ export interface ForwardingEffectOptions {
  * resolve when it is durable.
  */
 export async function appendLatencyWithForwarding(log: AuditLog, append: () => Promise<unknown>, work: string, opts: ForwardingEffectOptions = {}): Promise<Record<string, unknown>> {
-  const { rounds = 24, perRound = 1500, forwarderOptions = {}, sham = false } = opts;
+  // 6,000 appends a phase (1.5-2 s here): long enough for the forwarder to deliver while timed
+  // (it gathers for a second); a phase of 1,500 ended before its first delivery.
+  const { rounds = 12, perRound = 6000, forwarderOptions = {}, sham = false } = opts;
   const col = await collectorThread();
   const cursor = join(work, 'cursor-live.json');
   const all = { A: [] as number[], on: [] as number[], B: [] as number[] };
@@ -328,6 +330,8 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   const tailNoise = twice(perRoundP99s);
   const pMedian = slowdownP(perRoundMedians);
   const pP99 = slowdownP(perRoundP99s);
+  // A forwarder that sent nothing while appends were timed was not measured at all.
+  const measured = sham || sentWhileTimed >= expected / 4;
   return {
     rounds, perRound, sham,
     withoutForwarding: { medianUs: us(median(off)), p99Us: us(percentile(off, 99)) },
@@ -335,12 +339,15 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
     effectPercent: { mean: pct(e.mean), interval95: e.interval.map(pct) },
     gcMsPer1000Appends: { without: perThousand((gcMs.A + gcMs.B) / 2), with: perThousand(gcMs.on) },
     sameCodeTwicePercent: { mean: pct(n.mean), interval95: n.interval.map(pct) },
-    // The tail, per round likewise (a round's p99 rests on its 15 slowest appends: noisier).
+    // The tail, per round likewise (a round's p99 rests on its 60 slowest appends: noisier).
     p99EffectPercent: { mean: pct(tail.mean), interval95: tail.interval.map(pct) },
     p99SameCodeTwicePercent: { mean: pct(tailNoise.mean), interval95: tailNoise.interval.map(pct) },
     // How often relabelling each round's three phases at random shows a slowdown at least this large.
     slowdownP: { median: twoDigits(pMedian), p99: twoDigits(pP99) },
-    target: { rule: 'no slowdown of the median or the p99 append beyond what relabelling the phases gives (one-sided permutation test, p >= 0.05)', pass: pMedian >= 0.05 && pP99 >= 0.05 },
+    target: {
+      rule: 'no slowdown of the median or the p99 append beyond what relabelling the phases gives (one-sided permutation test, p >= 0.05), with at least a quarter of the records sent while appends were timed',
+      measured, pass: measured && pMedian >= 0.05 && pP99 >= 0.05,
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  * noise) and for real, on one log, and counts how often each says "slower" (p < 0.05). A
  * calibrated test says so in about 1 sham run in 20; a real effect shows as many more real runs.
  *   npx tsc -p tsconfig.bench.json && node dist/bench/forwarding-calibration.js
- * BENCH_CALIBRATION_RUNS (default 5) pairs; about 90 s a pair. Figures: bench/results/forwarding-calibration.json.
+ * BENCH_CALIBRATION_RUNS (default 5) pairs; about 3 minutes a pair. Figures: bench/results/forwarding-calibration.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

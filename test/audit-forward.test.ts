@@ -222,14 +222,24 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
 
 describe('the forwarder behind a live writer', () => {
   /** Records what it is sent; fails every send while `down`. */
-  class RecordingSink implements Sink {
+  class RecordingSink implements Sink<ForwardItem[]> {
     readonly name = 'test';
     readonly target = 'memory';
     down = false;
     received: ForwardItem[] = [];
-    async send(items: ForwardItem[]): Promise<void> {
+    /** Per encode: how many records, and whether the writer's fdatasync was with the disk then. */
+    encodes: { n: number; syncing: boolean; appending: boolean }[] = [];
+    deliveries: number[] = [];
+    log: AuditLog | null = null;
+    appending = false;
+    encode(items: ForwardItem[]): ForwardItem[] {
+      this.encodes.push({ n: items.length, syncing: this.log?.syncing ?? false, appending: this.appending });
+      return items;
+    }
+    async deliver(parts: ForwardItem[][]): Promise<void> {
       if (this.down) throw new Error('collector down');
-      this.received.push(...items);
+      this.deliveries.push(parts.length);
+      this.received.push(...parts.flat());
     }
     confirmed(): number {
       return this.received[this.received.length - 1]?.id ?? 0;
@@ -273,6 +283,32 @@ describe('the forwarder behind a live writer', () => {
       const rec = JSON.parse(it.line) as AuditRecord;
       expect(it.head).toEqual({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });
     }
+  });
+
+  test('beside a busy writer, records are read and encoded a few at a time while its fdatasync is with the disk, and delivered together', async () => {
+    // Work on the writer's thread delays an append whose commit completes meanwhile; done while
+    // the disk is busy with the commit, it delays none (bench/audit-assurance.ts measures it).
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir);
+    const sink = new RecordingSink();
+    sink.log = log;
+    const f = await new Forwarder(dir, sink, join(dir, '..', 'cursor.json'), { log, slice: 8, coalesceMs: 50, pollMs: 50 }).start();
+    try {
+      sink.appending = true;
+      for (let i = 0; i < 600; i++) await log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' });
+      sink.appending = false;
+      await until('caught up', () => sink.confirmed() === log.head.id, 10_000);
+    } finally {
+      await f.stop(0);
+      await log.close();
+    }
+    const busy = sink.encodes.filter((e) => e.appending);
+    expect(busy.length).toBeGreaterThan(10);
+    expect(busy.every((e) => e.n <= 8 && e.syncing)).toBe(true);
+    // Slices go out together: fewer deliveries than slices.
+    expect(Math.max(...sink.deliveries)).toBeGreaterThan(1);
+    const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
+    expect(sink.received.map((it) => it.line)).toEqual(disk);
   });
 });
 

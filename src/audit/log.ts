@@ -66,6 +66,8 @@ export class AuditLog {
   private closed = false;
   private readonly open = new Map<number, AuditRecord>();
   private durablePos: DurablePosition = { segment: 1, bytes: 0, id: 0, hash: GENESIS_HASH };
+  private syncWaiters: (() => void)[] = [];
+  private syncingNow = false;
   private readonly listeners = new Set<(d: DurablePosition, batch: DurableBatch) => void>();
   private lastRec: AuditRecord | null = null;
   private readonly segmentRecords: number;
@@ -105,6 +107,32 @@ export class AuditLog {
   /** The last record chained (null for an empty log). */
   get last(): AuditRecord | null {
     return this.lastRec;
+  }
+
+  /** A group commit is under way. */
+  get writing(): boolean {
+    return this.flushing !== null;
+  }
+
+  /**
+   * Resolves when the commit under way has handed its fdatasync to the disk (at once if none
+   * is under way): until the disk answers, work on this thread delays no append. Between the
+   * write and the fdatasync the thread is needed, to issue the fdatasync.
+   */
+  whileSyncing(): Promise<void> {
+    if (!this.flushing) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** An fdatasync of a group commit is with the disk right now. */
+  get syncing(): boolean {
+    return this.syncingNow;
+  }
+
+  private releaseSyncWaiters(): void {
+    const ws = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of ws) w();
   }
 
   /** What is on disk now. */
@@ -200,7 +228,14 @@ export class AuditLog {
         const lines = batch.map((p) => p.line);
         const text = lines.join('');
         await this.fh!.write(text);
-        await this.fh!.datasync();
+        const synced = this.fh!.datasync();
+        this.syncingNow = true;
+        this.releaseSyncWaiters();
+        try {
+          await synced;
+        } finally {
+          this.syncingNow = false;
+        }
         const last = batch[batch.length - 1]!.rec;
         const offset = this.durablePos.bytes;
         // Per line only for listeners (the forwarder, which would otherwise measure them in a burst
@@ -223,6 +258,7 @@ export class AuditLog {
   async close(): Promise<void> {
     this.closed = true;
     while (this.flushing) await this.flushing;
+    this.releaseSyncWaiters();
     await this.fh?.close();
     this.fh = null;
   }

@@ -17,7 +17,7 @@ export interface HttpSinkOptions {
  * concatenated, each `{time, host, source, sourcetype, event: <record>, fields: {id, hash}}`.
  * A 2xx answer acknowledges the whole batch; anything else (or no answer) is retried.
  */
-export class HttpSink implements Sink {
+export class HttpSink implements Sink<string> {
   readonly name = 'http';
   readonly target: string;
   private readonly url: URL;
@@ -30,13 +30,17 @@ export class HttpSink implements Sink {
     this.ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
   }
 
-  send(items: ForwardItem[]): Promise<void> {
-    const host = hostname();
-    // The record goes in as its line, byte for byte as on disk (it is JSON already).
-    const envelope = `"host":${JSON.stringify(host)},"source":"vmbot","sourcetype":"vmbot:audit"`;
-    const body = items
-      .map((it) => `{"time":${JSON.stringify(Date.parse(it.head.time) / 1000)},${envelope},"event":${it.line},"fields":${JSON.stringify({ id: it.id, hash: it.head.hash, verified: it.verified })}}`)
+  private readonly envelope = `"host":${JSON.stringify(hostname())},"source":"vmbot","sourcetype":"vmbot:audit"`;
+
+  /** The slice's events, one per line. The record goes in as its line, byte for byte as on disk (it is JSON already). */
+  encode(items: ForwardItem[]): string {
+    return items
+      .map((it) => `{"time":${JSON.stringify(Date.parse(it.head.time) / 1000)},${this.envelope},"event":${it.line},"fields":${JSON.stringify({ id: it.id, hash: it.head.hash, verified: it.verified })}}`)
       .join('\n');
+  }
+
+  deliver(parts: string[], lastId: number): Promise<void> {
+    const body = parts.join('\n');
     const req = this.url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise<void>((resolve, reject) => {
       const r = req(this.url, {
@@ -52,7 +56,7 @@ export class HttpSink implements Sink {
         res.on('end', () => {
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) {
-            this.confirmedId = items[items.length - 1]!.id;
+            this.confirmedId = lastId;
             resolve();
           } else reject(new Error(`http ${this.target}: HTTP ${status} ${text.slice(0, 200).replace(/\s+/g, ' ')}`));
         });

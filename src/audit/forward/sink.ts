@@ -13,15 +13,21 @@ export interface ForwardItem {
 }
 
 /**
- * A collector. send() delivers in order and resolves once the batch is handed over; it rejects
- * when the connection failed, and the forwarder then resends from the last confirmed record.
+ * A collector. Sending is split in two so that the forwarder can do the work on the writer's
+ * thread in slices small enough to delay no append (see Forwarder.besideWriter()) and still
+ * hand the collector a whole batch at once: encode() turns a slice of records into the bytes
+ * (or whatever the sink sends) for the wire; deliver() sends the encoded slices, in order, in
+ * one go, resolves once they are handed over and rejects when the connection failed (the
+ * forwarder then resends from the last confirmed record).
  */
-export interface Sink {
+export interface Sink<Part = unknown> {
   /** Stable name: the cursor file and the metrics label. */
   readonly name: string;
   /** Where it sends (no secrets). */
   readonly target: string;
-  send(items: ForwardItem[]): Promise<void>;
+  encode(items: ForwardItem[]): Part;
+  /** `lastId`: the last record the parts hold. */
+  deliver(parts: Part[], lastId: number): Promise<void>;
   /** Highest record id known to have reached the collector. */
   confirmed(): number;
   /** Close gracefully; after a clean close everything sent counts as confirmed. */

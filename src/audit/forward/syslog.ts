@@ -82,7 +82,7 @@ export interface SyslogOptions {
  * containing a newline would break), has no structured data, and reports no connection loss
  * between writes — the one thing at-least-once delivery needs to know.
  */
-export class SyslogSink implements Sink {
+export class SyslogSink implements Sink<Buffer> {
   readonly name = 'syslog';
   readonly target: string;
   private readonly tls: boolean;
@@ -93,7 +93,7 @@ export class SyslogSink implements Sink {
   private readonly connectTimeoutMs: number;
   private socket: Socket | null = null;
   private dead = false;
-  /** Written on the current connection, not yet confirmed: id and when. */
+  /** Written on the current connection, not yet confirmed: the last record of each delivery, and when. */
   private unconfirmed: { id: number; at: number }[] = [];
   private confirmedId = 0;
 
@@ -141,17 +141,22 @@ export class SyslogSink implements Sink {
     });
   }
 
-  async send(items: ForwardItem[]): Promise<void> {
+  encode(items: ForwardItem[]): Buffer {
+    return syslogFrames(items);
+  }
+
+  async deliver(parts: Buffer[], lastId: number): Promise<void> {
     const s = this.socket ?? (this.socket = await this.connect().catch((e: Error) => {
       throw new Error(`syslog ${this.target}: ${e.message}`);
     }));
-    const data = syslogFrames(items);
+    // Corked: the slices leave in one system call (writev), not one each.
     await new Promise<void>((resolve, reject) => {
-      s.write(data, (e) => (e ? reject(new Error(`syslog ${this.target}: ${e.message}`)) : resolve()));
+      s.cork();
+      parts.forEach((p, i) => s.write(p, i === parts.length - 1 ? (e) => (e ? reject(new Error(`syslog ${this.target}: ${e.message}`)) : resolve()) : undefined));
+      s.uncork();
     });
     if (this.dead || s.destroyed) throw new Error(`syslog ${this.target}: connection lost`);
-    const at = Date.now();
-    for (const it of items) this.unconfirmed.push({ id: it.id, at });
+    this.unconfirmed.push({ id: lastId, at: Date.now() });
   }
 
   confirmed(): number {
