@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
 import { cursorFileFor, Forwarder } from '../src/audit/forward/forwarder';
+import { HttpSink } from '../src/audit/forward/http';
 import { SyslogSink, syslogFrames } from '../src/audit/forward/syslog';
 import type { ForwardItem, Sink } from '../src/audit/forward/sink';
 import { AuditLog } from '../src/audit/log';
@@ -171,6 +172,24 @@ describe('syslog forwarding (RFC 5424, octet counting)', () => {
 });
 
 describe('HTTP (Splunk HEC-style) forwarding', () => {
+  test('a backlog goes out in POSTs of at most 500 events (a collector limits a request\'s size), all of it, in order', async () => {
+    const hec = await new HecStandIn().start();
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir);
+    await Promise.all(Array.from({ length: 1200 }, (_, i) => log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' })));
+    const f = await new Forwarder(dir, new HttpSink({ url: hec.url }), join(dir, '..', 'cursor.json'), { log }).start();
+    try {
+      await until('the backlog', () => hec.ids().length === 1200, 10_000);
+    } finally {
+      await f.stop(0);
+      await log.close();
+      await hec.stop();
+    }
+    expect(hec.ids()).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
+    expect(hec.posts.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...hec.posts)).toBeLessThanOrEqual(500);
+  });
+
   test('token from the environment; a collector answering 503 and then gone loses nothing across a bot restart', async () => {
     const hec = await new HecStandIn().start();
     const dataDir = tempDir();

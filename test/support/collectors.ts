@@ -114,6 +114,8 @@ export function makeTestCa(): { caFile: string; key: Buffer; cert: Buffer; other
 /** A Splunk HEC stand-in: answers 503 while `down`, keeps every event with its headers. */
 export class HecStandIn {
   readonly events: { id: number; event: Record<string, unknown>; auth: string | undefined }[] = [];
+  /** Events in each accepted POST. */
+  readonly posts: number[] = [];
   down = false;
   port = 0;
   private server: HttpServer | null = null;
@@ -127,7 +129,9 @@ export class HecStandIn {
           res.writeHead(this.down ? 503 : 404).end('{"text":"unavailable","code":9}');
           return;
         }
-        for (const line of body.split('\n').filter(Boolean)) {
+        const lines = body.split('\n').filter(Boolean);
+        this.posts.push(lines.length);
+        for (const line of lines) {
           const e = JSON.parse(line) as { event: Record<string, unknown>; fields: { id: number } };
           this.events.push({ id: e.fields.id, event: e.event, auth: req.headers.authorization });
         }

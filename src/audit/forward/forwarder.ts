@@ -107,6 +107,7 @@ export class Forwarder {
 
   constructor(private readonly dir: string, private readonly sink: Sink, private readonly cursorFile: string, opts: ForwarderOptions = {}) {
     this.opts = { batch: 2000, slice: 64, retryMinMs: 250, retryMaxMs: 5000, pollMs: 1000, cursorEveryMs: 250, coalesceMs: 1000, memoryLines: 5000, ...opts };
+    this.opts.batch = Math.min(this.opts.batch, sink.maxBatch ?? Infinity);
   }
 
   async start(): Promise<this> {

@@ -20,6 +20,8 @@ export interface HttpSinkOptions {
 export class HttpSink implements Sink<string> {
   readonly name = 'http';
   readonly target: string;
+  /** About 300 KB a POST: HEC refuses a request over its max_content_length (1 MB in older Splunk releases). */
+  readonly maxBatch = 500;
   private readonly url: URL;
   private readonly ca?: Buffer;
   private confirmedId = 0;

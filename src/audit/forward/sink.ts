@@ -25,6 +25,8 @@ export interface Sink<Part = unknown> {
   readonly name: string;
   /** Where it sends (no secrets). */
   readonly target: string;
+  /** At most this many records in one delivery, where the collector limits a request's size. */
+  readonly maxBatch?: number;
   encode(items: ForwardItem[]): Part;
   /** `lastId`: the last record the parts hold. */
   deliver(parts: Part[], lastId: number): Promise<void>;
