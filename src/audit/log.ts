@@ -115,7 +115,7 @@ export class AuditLog {
   }
 
   /**
-   * Resolves when the commit under way has handed its fdatasync to the disk (at once if none
+   * Resolves the next time a group commit hands its fdatasync to the disk (at once if no commit
    * is under way): until the disk answers, work on this thread delays no append. Between the
    * write and the fdatasync the thread is needed, to issue the fdatasync.
    */

@@ -306,10 +306,11 @@ export class Forwarder {
    * Up to `batch` records after sendPos, read and encoded a slice at a time beside the writer
    * (besideWriter()); `full`: the batch filled up, so more may be waiting.
    */
-  private async gather(): Promise<{ parts: unknown[]; positions: Cursor[]; lastId: number; full: boolean }> {
+  private async gather(): Promise<{ parts: unknown[]; positions: Cursor[]; full: boolean }> {
     const parts: unknown[] = [];
     const positions: Cursor[] = [];
     const from = this.sendPos;
+    let full = true;
     try {
       while (positions.length < this.opts.batch) {
         const limit = Math.min(await this.besideWriter(), this.opts.batch - positions.length);
@@ -320,13 +321,16 @@ export class Forwarder {
           parts.push(this.sink.encode(items));
           positions.push(...at);
         }
-        if (items.length < limit) return { parts, positions, lastId: positions[positions.length - 1]?.id ?? 0, full: false };
+        if (items.length < limit) {
+          full = false;
+          break;
+        }
       }
     } catch (e) {
       this.sendPos = from; // nothing of this batch went out
       throw e;
     }
-    return { parts, positions, lastId: positions[positions.length - 1]?.id ?? 0, full: true };
+    return { parts, positions, full };
   }
 
   private async loop(): Promise<void> {
@@ -350,8 +354,9 @@ export class Forwarder {
         continue;
       }
       try {
-        await this.sink.deliver(batch.parts, batch.lastId);
-        this.sentId = batch.lastId;
+        const lastId = batch.positions[batch.positions.length - 1]!.id;
+        await this.sink.deliver(batch.parts, lastId);
+        this.sentId = lastId;
         this.inflight.push(...batch.positions);
         backoff = this.opts.retryMinMs;
         if (this.lastError) {
