@@ -4,7 +4,9 @@
  * change takes to reach the disk (off the event loop).
  *   npx tsc -p tsconfig.bench.json && node dist/bench/teams-store.js
  * Target: an activity that changes nothing costs under 50 µs at 50,000 people (it used to
- * serialise the whole store twice: 20 ms at 10,000). Figures: bench/results/teams-store.json.
+ * serialise the whole store twice: 20 ms at 10,000), and a change's write holds the event loop
+ * under 5 ms at 50,000 (it serialised the whole store: 69 ms). Reported beside it: the longest
+ * hold while all 50,000 go to disk at once and the snapshot is rewritten. Figures: bench/results/teams-store.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,26 @@ const seen = (i: number, personal = `a:1on1-${i}`) => ({
 });
 const us = (t: bigint) => Number(process.hrtime.bigint() - t) / 1000;
 
+/**
+ * Run `work` and say the longest the event loop was held meanwhile (ms): a ticker that goes
+ * round the loop notes the largest gap between two of its turns.
+ */
+async function longestStall(work: () => Promise<void>): Promise<number> {
+  let last = process.hrtime.bigint();
+  let worst = 0;
+  let on = true;
+  const tick = () => {
+    const now = process.hrtime.bigint();
+    worst = Math.max(worst, Number(now - last) / 1e6);
+    last = now;
+    if (on) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await work();
+  on = false;
+  return worst;
+}
+
 export async function main(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'vmbot-teams-store-'));
   const out: Record<string, unknown> = {};
@@ -27,7 +49,8 @@ export async function main(): Promise<Record<string, unknown>> {
       const file = join(dir, `store-${n}.json`);
       const store = ConversationStore.open(file);
       for (let i = 0; i < n; i++) store.remember(seen(i));
-      await store.flush();
+      // All of them at once: one append, then the snapshot rewritten (the journal outgrew it).
+      const fillStallMs = await longestStall(() => store.flush());
       // Someone the bot knows writes again (the common case): nothing changes.
       const same: number[] = [];
       for (let k = 0; k < 2000; k++) {
@@ -38,28 +61,38 @@ export async function main(): Promise<Record<string, unknown>> {
       // Someone's 1:1 chat changes: the event loop's part, then the time to disk.
       const changed: number[] = [];
       const toDisk: number[] = [];
-      for (let k = 0; k < 30; k++) {
-        let t = process.hrtime.bigint();
-        store.remember(seen(k, `a:new-${k}`));
-        changed.push(us(t));
-        t = process.hrtime.bigint();
-        await store.flush();
-        toDisk.push(us(t) / 1000);
-      }
+      const changeStallMs = await longestStall(async () => {
+        for (let k = 0; k < 30; k++) {
+          let t = process.hrtime.bigint();
+          store.remember(seen(k, `a:new-${k}`));
+          changed.push(us(t));
+          t = process.hrtime.bigint();
+          await store.flush();
+          toDisk.push(us(t) / 1000);
+        }
+      });
       const r = (x: number) => Math.round(x * 10) / 10;
       out[String(n)] = {
         unchangedUs: { median: r(median(same)), p99: r(percentile(same, 99)) },
         changedUs: { median: r(median(changed)), p99: r(percentile(changed, 99)) },
         changeOnDiskMs: { median: r(median(toDisk)), p99: r(percentile(toDisk, 99)) },
+        // The longest the event loop was held while changes went to disk (not counting remember() itself).
+        longestStallMs: { changes: r(changeStallMs), allAtOnceWithSnapshot: r(fillStallMs) },
       };
-      console.log(`teams store: ${n} users: remember() unchanged ${r(median(same))} µs, changed ${r(median(changed))} µs (event loop); on disk after ${r(median(toDisk))} ms`);
+      console.log(`teams store: ${n} users: remember() unchanged ${r(median(same))} µs, changed ${r(median(changed))} µs (event loop); on disk after ${r(median(toDisk))} ms; event loop held at most ${r(changeStallMs)} ms while changes went to disk (${r(fillStallMs)} ms while all ${n} went at once, snapshot included)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   // Every Teams activity pays this: it must not grow with the number of people the bot knows.
-  const at50k = (out['50000'] as { unchangedUs: { median: number } }).unchangedUs.median;
-  const result = { users: out, target: { rule: 'remember() of an activity that changes nothing: median < 50 µs at 50,000 people', pass: at50k < 50 } };
+  const at50k = out['50000'] as { unchangedUs: { median: number }; longestStallMs: { changes: number; allAtOnceWithSnapshot: number } };
+  const result = {
+    users: out,
+    target: {
+      rule: 'at 50,000 people: remember() of an activity that changes nothing, median < 50 µs; the event loop held < 5 ms while changes go to disk',
+      pass: at50k.unchangedUs.median < 50 && at50k.longestStallMs.changes < 5,
+    },
+  };
   writeResult('teams-store', result);
   return result;
 }

@@ -3,8 +3,8 @@
  * only when something changed, a burst of changes in one write, nothing lost when a write fails.
  */
 import { join } from 'node:path';
-import { ConversationStore } from '../src/adapters/teams/conversations';
-import { writeFileDurableAsync } from '../src/state/durable-file';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { ConversationStore, durableStoreWrite } from '../src/adapters/teams/conversations';
 import { tempDir } from './support/app';
 import { activities, AAD, startTeamsRig } from './support/teams';
 
@@ -13,18 +13,25 @@ const seen = (i: number, personal = `a:1on1-${i}`) => ({
   aad: aad(i), userId: `29:user-${i}`, name: `User ${i}`, tenantId: 'tenant-1', serviceUrl: 'https://smba.example/emea/', botId: '28:bot', personal,
 });
 
-/** The real durable write, counted; `failNext` makes the next one fail as a full disk would. */
+/**
+ * The real durable writes, counted and recorded; `failNext` makes the next one fail as a full
+ * disk would, `failReplaceOf` every whole-file replace of one file.
+ */
 function countingWrite() {
   const w = {
     count: 0,
     failNext: false,
-    write: async (file: string, data: string) => {
+    /** Fail every whole-file replace of this file. */
+    failReplaceOf: null as string | null,
+    writes: [] as { file: string; how: 'append' | 'replace'; bytes: number }[],
+    write: async (file: string, data: string | AsyncIterable<string>, how: 'append' | 'replace') => {
       w.count++;
-      if (w.failNext) {
+      if (w.failNext || (how === 'replace' && w.failReplaceOf === file)) {
         w.failNext = false;
         throw new Error('ENOSPC: no space left on device');
       }
-      await writeFileDurableAsync(file, data);
+      w.writes.push({ file, how, bytes: typeof data === 'string' ? Buffer.byteLength(data) : NaN });
+      await durableStoreWrite(file, data, how);
     },
   };
   return w;
@@ -74,16 +81,84 @@ describe('Teams conversation store', () => {
     expect(reopened.user(aad(3))?.userId).toBe('29:user-3');
   });
 
+  it('a change writes its own line, not the whole store: at 5,000 people, one new 1:1 chat appends well under a kilobyte', async () => {
+    const file = join(tempDir(), 'teams-conversations.json');
+    const w = countingWrite();
+    const store = ConversationStore.open(file, { write: w.write });
+    for (let i = 0; i < 5000; i++) store.remember(seen(i));
+    await store.flush();
+    const before = w.writes.length;
+    store.remember(seen(4321, 'a:1on1-4321-new'));
+    await store.flush();
+    expect(w.writes.slice(before)).toEqual([{ file: `${file}.journal`, how: 'append', bytes: expect.any(Number) }]);
+    expect(w.writes[before]!.bytes).toBeLessThan(1024);
+    expect(ConversationStore.open(file).user(aad(4321))?.personal).toBe('a:1on1-4321-new');
+  });
+
+  it('once the journal outgrows the people in the snapshot, the snapshot takes it all in and the journal starts afresh; a crash in between loses nothing', async () => {
+    const file = join(tempDir(), 'teams-conversations.json');
+    const w = countingWrite();
+    const store = ConversationStore.open(file, { write: w.write });
+    for (let i = 0; i < 1200; i++) store.remember(seen(i)); // past 1,000 lines
+    await store.flush();
+    expect(w.writes.filter((x) => x.how === 'replace').map((x) => x.file)).toEqual([file, `${file}.journal`]);
+    expect(statSync(`${file}.journal`).size).toBeLessThan(50_000); // what came after the snapshot, if anything
+    let reopened = ConversationStore.open(file);
+    for (const i of [0, 599, 1199]) expect(reopened.user(aad(i))?.personal).toBe(`a:1on1-${i}`);
+
+    // The next snapshot fails (a full disk): every change is still on disk, in the journal.
+    w.failReplaceOf = file;
+    for (let k = 0; k < 1300; k++) store.remember(seen(k % 1200, `a:v2-${k}`));
+    await store.flush();
+    // Person u was last changed at k = u + 1200 (u < 100), else at k = u.
+    const latest = (u: number) => `a:v2-${u < 100 ? u + 1200 : u}`;
+    reopened = ConversationStore.open(file);
+    for (const u of [0, 99, 100, 650, 1199]) expect(reopened.user(aad(u))?.personal).toBe(latest(u));
+    expect(statSync(`${file}.journal`).size).toBeGreaterThan(1300 * 100);
+
+    // A crash after the new snapshot, before the journal was emptied (that replace fails): the old
+    // lines replayed over the new snapshot give the same values (each line holds a whole value).
+    w.failReplaceOf = `${file}.journal`;
+    const snapshots = w.writes.filter((x) => x.file === file).length;
+    store.remember(seen(5, 'a:v3'));
+    await store.flush();
+    expect(w.writes.filter((x) => x.file === file).length).toBe(snapshots + 1);
+    expect(statSync(`${file}.journal`).size).toBeGreaterThan(1300 * 100);
+    reopened = ConversationStore.open(file);
+    expect(reopened.user(aad(5))?.personal).toBe('a:v3');
+    for (const u of [0, 99, 100, 650, 1199]) expect(reopened.user(aad(u))?.personal).toBe(latest(u));
+  });
+
+  it('a journal line cut off by a crash is dropped on opening and the next change starts a line of its own; a line that is not a change stops the bot with its place', async () => {
+    const file = join(tempDir(), 'teams-conversations.json');
+    let store = ConversationStore.open(file);
+    store.remember(seen(1));
+    await store.flush();
+    appendFileSync(`${file}.journal`, '{"user":"00000000-0000-4000-8000-000000000002","entry":{"userId":"29:u'); // the crash
+    store = ConversationStore.open(file);
+    expect(store.user(aad(1))?.userId).toBe('29:user-1');
+    expect(store.user(aad(2))).toBeUndefined();
+    store.remember(seen(3));
+    await store.flush();
+    const reopened = ConversationStore.open(file);
+    expect(reopened.user(aad(1))?.userId).toBe('29:user-1');
+    expect(reopened.user(aad(3))?.userId).toBe('29:user-3');
+
+    const lines = readFileSync(`${file}.journal`, 'utf8').split('\n').length - 1;
+    appendFileSync(`${file}.journal`, '{"user":"x","entry":{"updatedAt":"now"}}\n{"set":"botId","value":{"not":"a string"}}\n');
+    expect(() => ConversationStore.open(file)).toThrow(`teams-conversations.json.journal, line ${lines + 2}: not a change`);
+  });
+
   it('what an activity taught the bot is on disk before Teams hears the activity was handled', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let writes = 0;
     const rig = await startTeamsRig({
       options: {
-        conversationWrite: async (file, data) => {
+        conversationWrite: async (file, data, how) => {
           writes++;
           await held;
-          await writeFileDurableAsync(file, data);
+          await durableStoreWrite(file, data, how);
         },
       },
     });

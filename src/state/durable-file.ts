@@ -17,17 +17,18 @@ export function writeFileDurable(file: string, data: string): void {
 }
 
 /**
- * writeFileDurable off the event loop: the same temp + fsync + rename + directory fsync, with the
+ * writeFileDurable off the event loop (`data` may come in pieces): the same temp + fsync + rename + directory fsync, with the
  * writes and fsyncs on libuv's thread pool, so a server keeps answering (acking Slack within its
  * 3 s) while state reaches the disk. Callers must not run two for one file at once (same temp name).
  */
-export async function writeFileDurableAsync(file: string, data: string): Promise<void> {
+export async function writeFileDurableAsync(file: string, data: string | AsyncIterable<string>): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   const fh = await open(tmp, 'w', 0o600);
   try {
-    await fh.writeFile(data);
+    if (typeof data === 'string') await fh.writeFile(data);
+    else for await (const piece of data) await fh.write(piece); // never the whole text in one string
     await fh.sync();
   } finally {
     await fh.close();
@@ -42,6 +43,18 @@ export async function writeFileDurableAsync(file: string, data: string): Promise
     }
   } catch {
     // As fsyncDir: some filesystems refuse fsync on directories; the rename is still atomic there.
+  }
+}
+
+/** appendFileDurable off the event loop (the write and the fdatasync on libuv's thread pool). */
+export async function appendFileDurableAsync(file: string, data: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const fh = await open(file, 'a', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
 }
 

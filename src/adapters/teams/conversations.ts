@@ -1,15 +1,27 @@
 import { z } from 'zod';
-import { readFileIfExists, writeFileDurableAsync } from '../../state/durable-file';
+import { appendFileDurableAsync, readFileIfExists, writeFileDurable, writeFileDurableAsync } from '../../state/durable-file';
 
 /**
  * What the Teams front-end remembers to reach people proactively: per user (AAD object id),
  * their Teams user id and their 1:1 chat with the bot; the service URL, tenant and bot id seen
  * last (to open a 1:1 chat for someone who never wrote to the bot); and, per notice topic, the
- * latest reply, so a card refresh shows the current state. One JSON file in the data directory,
- * replaced atomically off the event loop (temp + fsync + rename): a restart does not lose who
- * can be reached. Changes made while a write is on its way go out together in the next one, and
- * an activity that changes nothing writes nothing.
+ * latest reply, so a card refresh shows the current state; the team channels seen.
+ *
+ * On disk: a snapshot (one JSON file) and a journal beside it (`.journal`, one JSON line per
+ * change). A change appends its line (write + fdatasync, off the event loop), so what it costs
+ * does not grow with the number of people the bot knows; changes made while an append is on
+ * its way go out together in the next one, and an activity that changes nothing writes nothing.
+ * Once the journal holds more lines than the snapshot has people (at least 1,000), the snapshot
+ * is rewritten (temp + fsync + rename, serialised a slice of people at a time so that no request
+ * waits behind it) and the journal emptied: amortised, a change costs the same at 50,000
+ * people as at 50. Opening replays the journal over the snapshot: a restart does not lose who
+ * can be reached, and a crash mid-append loses at most that one unfinished line.
  */
+
+/** How the store writes: `append` a line to the journal, `replace` a whole file. Both durable. */
+export type StoreWrite = (file: string, data: string | AsyncIterable<string>, how: 'append' | 'replace') => Promise<void>;
+// An append is always one string (a few changes); a snapshot comes in pieces.
+export const durableStoreWrite: StoreWrite = (file, data, how) => (how === 'replace' ? writeFileDurableAsync(file, data) : appendFileDurableAsync(file, data as string));
 
 const UserEntry = z.object({
   /** Teams user id (`29:…`), needed for `refresh.userIds`. */
@@ -23,20 +35,68 @@ const UserEntry = z.object({
 });
 export type UserEntry = z.infer<typeof UserEntry>;
 
+const Topic = z.object({ reply: z.record(z.string(), z.unknown()), at: z.string() });
+const Channel = z.object({ serviceUrl: z.string().max(500), tenantId: z.string().max(100).optional(), updatedAt: z.string() });
+
 const StoreFile = z.object({
   version: z.literal(1),
   serviceUrl: z.string().max(500).optional(),
   tenantId: z.string().max(100).optional(),
   botId: z.string().max(300).optional(),
   users: z.record(z.string(), UserEntry),
-  topics: z.record(z.string(), z.object({ reply: z.record(z.string(), z.unknown()), at: z.string() })).default({}),
+  topics: z.record(z.string(), Topic).default({}),
   /**
    * Team channels the bot has seen (a message there, or being added to the team), by channel
    * id (19:…@thread.tacv2): the service URL and tenant to post there proactively (the audit channel).
    */
-  channels: z.record(z.string(), z.object({ serviceUrl: z.string().max(500), tenantId: z.string().max(100).optional(), updatedAt: z.string() })).default({}),
+  channels: z.record(z.string(), Channel).default({}),
 });
 type StoreFile = z.infer<typeof StoreFile>;
+
+/** One journal line: a whole new value for one key (replaying a line twice changes nothing). */
+const Change = z.union([
+  z.object({ user: z.string().max(200), entry: UserEntry }),
+  z.object({ channel: z.string().max(500), entry: Channel }),
+  z.object({ topic: z.string().max(500), entry: Topic.nullable() }),
+  z.object({ set: z.enum(['serviceUrl', 'tenantId', 'botId']), value: z.string().max(500) }),
+]);
+type Change = z.infer<typeof Change>;
+
+function parseChange(line: string): Change | null {
+  try {
+    const c = Change.safeParse(JSON.parse(line));
+    return c.success ? c.data : null;
+  } catch {
+    return null; // not JSON
+  }
+}
+
+function apply(data: StoreFile, c: Change): void {
+  if ('user' in c) data.users[c.user] = c.entry;
+  else if ('channel' in c) data.channels[c.channel] = c.entry;
+  else if ('topic' in c) {
+    if (c.entry) data.topics[c.topic] = c.entry;
+    else delete data.topics[c.topic];
+  } else data[c.set] = c.value;
+}
+
+/** People (or changes) serialised at a time for a snapshot or an append: a few ms of the event loop each. */
+const SNAPSHOT_SLICE = 2000;
+
+/**
+ * The whole store as JSON text, in pieces, a slice of people at a time, the event loop free
+ * between slices (written piece by piece: never one string of the whole store).
+ */
+async function* snapshotText(data: StoreFile): AsyncGenerator<string> {
+  const { users, ...rest } = data;
+  const keys = Object.keys(users);
+  yield `${JSON.stringify(rest).slice(0, -1)},"users":{`;
+  for (let i = 0; i < keys.length; i += SNAPSHOT_SLICE) {
+    if (i) await new Promise((r) => setImmediate(r));
+    yield (i ? ',' : '') + keys.slice(i, i + SNAPSHOT_SLICE).map((k) => `${JSON.stringify(k)}:${JSON.stringify(users[k])}`).join(',');
+  }
+  yield '}}\n';
+}
 
 const TOPIC_DAYS = 30;
 
@@ -45,24 +105,50 @@ const sameUser = (a: UserEntry, b: UserEntry) =>
 
 export class ConversationStore {
   private data: StoreFile;
-  /** Changes not yet handed to a write. */
-  private dirty = false;
-  /** The write on its way (it carries every change made before it started). */
+  /** Changes not yet handed to an append, in order. */
+  private pending: Change[] = [];
+  /** The append on its way (it carries every change made before it started). */
   private writing: Promise<void> | null = null;
   private lastError: unknown = null;
+  /** Lines in the journal; past `compactAt` the snapshot is rewritten. */
+  private journalLines: number;
+  /** The number of people in the last snapshot (at least 1,000): counted once, not per change. */
+  private compactAt: number;
+  private readonly journal: string;
 
-  private constructor(private readonly file: string, data: StoreFile, private readonly write: typeof writeFileDurableAsync) {
+  private constructor(private readonly file: string, data: StoreFile, journalLines: number, private readonly write: StoreWrite) {
     this.data = data;
+    this.journal = `${file}.journal`;
+    this.journalLines = journalLines;
+    this.compactAt = this.people();
   }
 
-  /** `write` replaces the durable file write (tests count and fail writes with it). */
-  static open(file: string, opts: { write?: typeof writeFileDurableAsync } = {}): ConversationStore {
-    const write = opts.write ?? writeFileDurableAsync;
+  private people(): number {
+    return Math.max(1000, Object.keys(this.data.users).length);
+  }
+
+  /** `write` replaces the durable writes (tests count, hold and fail writes with it). */
+  static open(file: string, opts: { write?: StoreWrite } = {}): ConversationStore {
     const text = readFileIfExists(file);
-    if (text === null) return new ConversationStore(file, { version: 1, users: {}, topics: {}, channels: {} }, write);
-    const parsed = StoreFile.safeParse(JSON.parse(text));
-    if (!parsed.success) throw new Error(`${file} is not a vmbot Teams conversation store: ${parsed.error.issues[0]?.message}`);
-    return new ConversationStore(file, parsed.data, write);
+    let data: StoreFile = { version: 1, users: {}, topics: {}, channels: {} };
+    if (text !== null) {
+      const parsed = StoreFile.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(`${file} is not a vmbot Teams conversation store: ${parsed.error.issues[0]?.message}`);
+      data = parsed.data;
+    }
+    const journal = `${file}.journal`;
+    const logged = readFileIfExists(journal);
+    const end = (logged ?? '').lastIndexOf('\n') + 1;
+    // A line a crash cut off was never acknowledged: dropped, so that the next append starts a line.
+    // A missing journal is created now, durably, so that an append never has to.
+    if (logged === null || end < logged.length) writeFileDurable(journal, (logged ?? '').slice(0, end));
+    const changes = (logged ?? '').slice(0, end).split('\n').slice(0, -1);
+    changes.forEach((line, n) => {
+      const c = parseChange(line);
+      if (!c) throw new Error(`${journal}, line ${n + 1}: not a change of the Teams conversation store`);
+      apply(data, c);
+    });
+    return new ConversationStore(file, data, changes.length, opts.write ?? durableStoreWrite);
   }
 
   get serviceUrl() {
@@ -90,20 +176,14 @@ export class ConversationStore {
    * written in the background: flush() waits for it.
    */
   remember(seen: { aad?: string; userId?: string; name?: string; tenantId?: string; serviceUrl?: string; botId?: string; personal?: string; channels?: string[] }): void {
-    let changed = false;
     for (const id of seen.serviceUrl ? seen.channels ?? [] : []) {
       const cur = this.data.channels[id];
-      if (!cur || cur.serviceUrl !== seen.serviceUrl || cur.tenantId !== (seen.tenantId ?? cur.tenantId)) {
-        this.data.channels[id] = { serviceUrl: seen.serviceUrl!, tenantId: seen.tenantId ?? cur?.tenantId, updatedAt: new Date().toISOString() };
-        changed = true;
-      }
+      if (!cur || cur.serviceUrl !== seen.serviceUrl || cur.tenantId !== (seen.tenantId ?? cur.tenantId))
+        this.change({ channel: id, entry: { serviceUrl: seen.serviceUrl!, tenantId: seen.tenantId ?? cur?.tenantId, updatedAt: new Date().toISOString() } });
     }
     for (const k of ['serviceUrl', 'tenantId', 'botId'] as const) {
       const v = seen[k];
-      if (v && this.data[k] !== v) {
-        this.data[k] = v;
-        changed = true;
-      }
+      if (v && this.data[k] !== v) this.change({ set: k, value: v });
     }
     if (seen.aad) {
       const key = seen.aad.toLowerCase();
@@ -112,12 +192,8 @@ export class ConversationStore {
         userId: seen.userId ?? cur?.userId, name: seen.name ?? cur?.name, tenantId: seen.tenantId ?? cur?.tenantId,
         serviceUrl: seen.serviceUrl ?? cur?.serviceUrl, personal: seen.personal ?? cur?.personal, updatedAt: new Date().toISOString(),
       };
-      if (!cur || !sameUser(cur, next)) {
-        this.data.users[key] = next;
-        changed = true;
-      }
+      if (!cur || !sameUser(cur, next)) this.change({ user: key, entry: next });
     }
-    if (changed) this.save();
   }
 
   /** The latest reply shown under a topic (a request's approval cards). */
@@ -127,9 +203,8 @@ export class ConversationStore {
 
   setTopic(topic: string, reply: object): void {
     const cutoff = Date.now() - TOPIC_DAYS * 86_400_000;
-    for (const [k, t] of Object.entries(this.data.topics)) if (Date.parse(t.at) < cutoff) delete this.data.topics[k];
-    this.data.topics[topic] = { reply: { ...reply }, at: new Date().toISOString() };
-    this.save();
+    for (const [k, t] of Object.entries(this.data.topics)) if (Date.parse(t.at) < cutoff) this.change({ topic: k, entry: null });
+    this.change({ topic, entry: { reply: { ...reply }, at: new Date().toISOString() } });
   }
 
   /**
@@ -138,30 +213,58 @@ export class ConversationStore {
    */
   async flush(): Promise<void> {
     if (this.writing) await this.writing;
-    if (this.dirty) {
+    if (this.pending.length) {
       this.save(); // what came in meanwhile, or one more try after a failed write
       await this.writing;
     }
     if (this.lastError) throw this.lastError;
   }
 
+  /** Apply a change in memory and queue its journal line. */
+  private change(c: Change): void {
+    apply(this.data, c);
+    this.pending.push(c);
+    this.save();
+  }
+
   private save(): void {
-    this.dirty = true;
     this.writing ??= this.drain().finally(() => (this.writing = null));
   }
 
-  /** One write at a time; each takes the data as it is when it starts. */
+  /**
+   * One write at a time; each append takes the changes queued when it starts, up to a slice's
+   * worth (serialising them holds the event loop: a few ms at most).
+   */
   private async drain(): Promise<void> {
-    while (this.dirty) {
-      this.dirty = false;
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, SNAPSHOT_SLICE);
       try {
-        await this.write(this.file, `${JSON.stringify(this.data)}\n`);
+        await this.write(this.journal, batch.map((c) => `${JSON.stringify(c)}\n`).join(''), 'append');
         this.lastError = null;
       } catch (e) {
         this.lastError = e;
-        this.dirty = true; // not on disk: the next change or flush() tries again
+        this.pending = batch.concat(this.pending); // not on disk: the next change or flush() tries again
         return;
       }
+      this.journalLines += batch.length;
+      if (this.journalLines > this.compactAt) await this.compact();
+    }
+  }
+
+  /**
+   * The snapshot rewritten with everything, then the journal emptied. A crash in between replays
+   * the old journal over the new snapshot: the same values again, nothing lost. Changes made
+   * meanwhile wait in `pending` for the emptied journal. A failure leaves snapshot and journal
+   * as they were (everything is on disk): it is tried again after the next change.
+   */
+  private async compact(): Promise<void> {
+    try {
+      await this.write(this.file, snapshotText(this.data), 'replace');
+      await this.write(this.journal, '', 'replace');
+      this.journalLines = 0;
+      this.compactAt = this.people();
+    } catch {
+      /* still all in snapshot + journal */
     }
   }
 }

@@ -10,7 +10,7 @@ import type { Delivery, NoticeChannel, Reply } from '../../core/types';
 import type { OutboxNotice, SentRef } from '../../workflows/outbox';
 import type { FrontEnd, FrontEndContext } from '../frontend';
 import { COMMAND_VERB, readButton, readRefresh, REFRESH_VERB, renderCard, wantsCard, type ButtonClick } from './cards';
-import { ConversationStore } from './conversations';
+import { ConversationStore, type StoreWrite } from './conversations';
 import type { TeamsSettings } from './settings';
 
 /**
@@ -30,8 +30,8 @@ export interface TeamsOptions {
   openIdMetadataUrl?: string;
   /** Longest a button click holds Teams' invoke before answering "still working" (default 8 s). */
   invokeWaitMs?: number;
-  /** Tests only: replaces the durable write of teams-conversations.json (to hold one back). */
-  conversationWrite?: (file: string, data: string) => Promise<void>;
+  /** Tests only: replaces the durable writes of teams-conversations.json and its journal (to hold one back). */
+  conversationWrite?: StoreWrite;
 }
 
 interface Ref {
