@@ -53,11 +53,14 @@ const StoreFile = z.object({
 });
 type StoreFile = z.infer<typeof StoreFile>;
 
-/** One journal line: a whole new value for one key (replaying a line twice changes nothing). */
+/**
+ * One journal line: a whole new value for one key (replaying a line twice changes nothing). Keys
+ * are held to what the snapshot allows, no less: a change written must always read back.
+ */
 const Change = z.union([
-  z.object({ user: z.string().max(200), entry: UserEntry }),
-  z.object({ channel: z.string().max(500), entry: Channel }),
-  z.object({ topic: z.string().max(500), entry: Topic.nullable() }),
+  z.object({ user: z.string(), entry: UserEntry }),
+  z.object({ channel: z.string(), entry: Channel }),
+  z.object({ topic: z.string(), entry: Topic.nullable() }),
   z.object({ set: z.enum(['serviceUrl', 'tenantId', 'botId']), value: z.string().max(500) }),
 ]);
 type Change = z.infer<typeof Change>;
