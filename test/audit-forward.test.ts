@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_OPERATION } from '../src/audit/checkpoint';
+import { loadConfig } from '../src/core/config';
 import { cursorFileFor, Forwarder } from '../src/audit/forward/forwarder';
 import { HttpSink } from '../src/audit/forward/http';
 import { SyslogSink, syslogFrames } from '../src/audit/forward/syslog';
@@ -188,6 +189,28 @@ describe('HTTP (Splunk HEC-style) forwarding', () => {
     expect(hec.ids()).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
     expect(hec.posts.length).toBeGreaterThanOrEqual(3);
     expect(Math.max(...hec.posts)).toBeLessThanOrEqual(500);
+  });
+
+  test('VMBOT_AUDIT_HTTP_MAX_EVENTS: a collector that takes fewer events a request gets no more, and all of them; a value out of range is refused naming the variable', async () => {
+    const hec = await new HecStandIn().start();
+    const dataDir = tempDir();
+    hec.down = true; // a backlog builds up
+    const app = await openTestApp({ VMBOT_DATA_DIR: dataDir, VMBOT_AUDIT_HTTP_URL: hec.url, VMBOT_AUDIT_HTTP_MAX_EVENTS: '7' });
+    try {
+      await traffic(app, 30);
+      await until('the 503 to be noticed', () => /HTTP 503/.test(app.assurance.forwarding()[0]!.lastError ?? ''));
+      hec.down = false;
+      await until('everything', () => hec.ids().length === allIds(dataDir).length);
+      expect(hec.ids()).toEqual(allIds(dataDir));
+      expect(allIds(dataDir).length).toBeGreaterThan(20);
+      expect(Math.max(...hec.posts)).toBe(7);
+    } finally {
+      await app.close();
+      await hec.stop();
+    }
+    for (const bad of ['0', '10001', 'lots']) {
+      expect(() => loadConfig({ VMBOT_AUDIT_HTTP_MAX_EVENTS: bad })).toThrow(/VMBOT_AUDIT_HTTP_MAX_EVENTS/);
+    }
   });
 
   test('token from the environment; a collector answering 503 and then gone loses nothing across a bot restart', async () => {

@@ -88,7 +88,7 @@ export function sinksFor(config: Config): Sink[] {
   }
   const sinks: Sink[] = [];
   if (config.VMBOT_AUDIT_SYSLOG) sinks.push(new SyslogSink({ url: config.VMBOT_AUDIT_SYSLOG, caFile: config.VMBOT_AUDIT_SYSLOG_CA }));
-  if (config.VMBOT_AUDIT_HTTP_URL) sinks.push(new HttpSink({ url: config.VMBOT_AUDIT_HTTP_URL, token: config.VMBOT_AUDIT_HTTP_TOKEN, caFile: config.VMBOT_AUDIT_HTTP_CA }));
+  if (config.VMBOT_AUDIT_HTTP_URL) sinks.push(new HttpSink({ url: config.VMBOT_AUDIT_HTTP_URL, token: config.VMBOT_AUDIT_HTTP_TOKEN, caFile: config.VMBOT_AUDIT_HTTP_CA, maxEvents: config.VMBOT_AUDIT_HTTP_MAX_EVENTS }));
   return sinks;
 }
 

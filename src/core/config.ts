@@ -62,6 +62,11 @@ export const ConfigSchema = z.strictObject({
   VMBOT_AUDIT_HTTP_TOKEN: z.string().optional(),
   /** CA certificate(s) (PEM file) for an https collector; default: the system's. */
   VMBOT_AUDIT_HTTP_CA: z.string().optional(),
+  /**
+   * Events per POST at most (about 600 bytes each): 500 stays under the 1 MB request limit of
+   * older Splunk releases; a collector that allows more (or less) per request can be told so.
+   */
+  VMBOT_AUDIT_HTTP_MAX_EVENTS: int(1, 10_000).default(500),
   /** The one HTTP host (front-ends, health, metrics). Loopback by default: exposing it is a decision. */
   VMBOT_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   VMBOT_HTTP_PORT: int(0, 65535).default(3000),

@@ -10,6 +10,8 @@ export interface HttpSinkOptions {
   token?: string;
   caFile?: string;
   timeoutMs?: number;
+  /** Events per POST at most (default 500). */
+  maxEvents?: number;
 }
 
 /**
@@ -20,14 +22,15 @@ export interface HttpSinkOptions {
 export class HttpSink implements Sink<string> {
   readonly name = 'http';
   readonly target: string;
-  /** About 300 KB a POST: HEC refuses a request over its max_content_length (1 MB in older Splunk releases). */
-  readonly maxBatch = 500;
+  /** By default about 300 KB a POST: HEC refuses a request over its max_content_length (1 MB in older Splunk releases). */
+  readonly maxBatch: number;
   private readonly url: URL;
   private readonly ca?: Buffer;
   private confirmedId = 0;
 
   constructor(private readonly opts: HttpSinkOptions) {
     this.url = new URL(opts.url);
+    this.maxBatch = opts.maxEvents ?? 500;
     this.target = `${this.url.origin}${this.url.pathname}`;
     this.ca = opts.caFile ? readFileSync(opts.caFile) : undefined;
   }
