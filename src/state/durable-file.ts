@@ -17,22 +17,16 @@ export function writeFileDurable(file: string, data: string): void {
 }
 
 /**
- * writeFileDurable off the event loop (`data` may come in pieces): the same temp + fsync + rename + directory fsync, with the
- * writes and fsyncs on libuv's thread pool, so a server keeps answering (acking Slack within its
- * 3 s) while state reaches the disk. Callers must not run two for one file at once (same temp name).
+ * writeFileDurable off the event loop (`data` may come in pieces): the same temp + fsync +
+ * rename + directory fsync, with the writes and fsyncs on libuv's thread pool, so a server keeps
+ * answering (acking Slack within its 3 s) while state reaches the disk. Callers must not run two
+ * for one file at once (same temp name).
  */
 export async function writeFileDurableAsync(file: string, data: string | AsyncIterable<string>): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    if (typeof data === 'string') await fh.writeFile(data);
-    else for await (const piece of data) await fh.write(piece); // never the whole text in one string
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeSyncedAsync(tmp, 'w', data);
   await rename(tmp, file);
   try {
     const d = await open(dir, 'r');
@@ -46,22 +40,28 @@ export async function writeFileDurableAsync(file: string, data: string | AsyncIt
   }
 }
 
-/** appendFileDurable off the event loop (the write and the fdatasync on libuv's thread pool). */
+/** appendFileDurable off the event loop (the write and the fsync on libuv's thread pool). */
 export async function appendFileDurableAsync(file: string, data: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const fh = await open(file, 'a', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
+  await writeSyncedAsync(file, 'a', data);
 }
 
 /** Append to a file (owner-only when created) and fsync before returning: the line survives power loss. */
 export function appendFileDurable(file: string, data: string): void {
   mkdirSync(dirname(file), { recursive: true });
   writeSynced(file, 'a', data);
+}
+
+/** writeSynced off the event loop; pieces are written one after another, never joined into one string. */
+async function writeSyncedAsync(file: string, flags: 'w' | 'a', data: string | AsyncIterable<string>): Promise<void> {
+  const fh = await open(file, flags, 0o600);
+  try {
+    if (typeof data === 'string') await fh.writeFile(data);
+    else for await (const piece of data) await fh.write(piece);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 function writeSynced(file: string, flags: 'w' | 'a', data: string): void {

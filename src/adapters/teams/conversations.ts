@@ -8,7 +8,7 @@ import { appendFileDurableAsync, readFileIfExists, writeFileDurable, writeFileDu
  * latest reply, so a card refresh shows the current state; the team channels seen.
  *
  * On disk: a snapshot (one JSON file) and a journal beside it (`.journal`, one JSON line per
- * change). A change appends its line (write + fdatasync, off the event loop), so what it costs
+ * change). A change appends its line (write + fsync, off the event loop), so what it costs
  * does not grow with the number of people the bot knows; changes made while an append is on
  * its way go out together in the next one, and an activity that changes nothing writes nothing.
  * Once the journal holds more lines than the snapshot has people (at least 1,000), the snapshot
@@ -103,6 +103,8 @@ async function* snapshotText(data: StoreFile): AsyncGenerator<string> {
 
 const TOPIC_DAYS = 30;
 
+const journalOf = (file: string) => `${file}.journal`;
+
 const sameUser = (a: UserEntry, b: UserEntry) =>
   a.userId === b.userId && a.name === b.name && a.tenantId === b.tenantId && a.serviceUrl === b.serviceUrl && a.personal === b.personal;
 
@@ -121,7 +123,7 @@ export class ConversationStore {
 
   private constructor(private readonly file: string, data: StoreFile, journalLines: number, private readonly write: StoreWrite) {
     this.data = data;
-    this.journal = `${file}.journal`;
+    this.journal = journalOf(file);
     this.journalLines = journalLines;
     this.compactAt = this.people();
   }
@@ -139,7 +141,7 @@ export class ConversationStore {
       if (!parsed.success) throw new Error(`${file} is not a vmbot Teams conversation store: ${parsed.error.issues[0]?.message}`);
       data = parsed.data;
     }
-    const journal = `${file}.journal`;
+    const journal = journalOf(file);
     const logged = readFileIfExists(journal);
     const end = (logged ?? '').lastIndexOf('\n') + 1;
     // A line a crash cut off was never acknowledged: dropped, so that the next append starts a line.
