@@ -314,16 +314,15 @@ describe('the forwarder behind a live writer', () => {
     }
     const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
     expect(listSegments(dir).length).toBe(2);
-    expect(sink.received.map((it) => it.line)).toEqual(disk);
+    expect(sink.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
     expect(sink.received.every((it) => it.verified)).toBe(true);
     // Framed for syslog (straight into one buffer, by each line's byte length): every line intact.
-    expect(sink.received.map((it) => it.bytes)).toEqual(disk.map((l) => Buffer.byteLength(l)));
     const framed = splitFrames(syslogFrames(sink.received));
     expect(framed.rest.length).toBe(0);
     expect(framed.messages.map((m) => parseSyslog(m).msg)).toEqual(disk);
     for (const it of sink.received) {
-      const rec = JSON.parse(it.line) as AuditRecord;
-      expect(it.head).toEqual({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });
+      const rec = JSON.parse(it.line.toString('utf8')) as AuditRecord;
+      expect(it.head).toMatchObject({ id: rec.id, time: rec.time, hash: rec.hash, kind: rec.kind, outcome: rec.outcome, operation: rec.operation });
     }
   });
 
@@ -350,7 +349,7 @@ describe('the forwarder behind a live writer', () => {
     // Slices go out together: fewer deliveries than slices.
     expect(Math.max(...sink.deliveries)).toBeGreaterThan(1);
     const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
-    expect(sink.received.map((it) => it.line)).toEqual(disk);
+    expect(sink.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
   });
 });
 
@@ -361,10 +360,11 @@ describe('a line that fails its check', () => {
     const log = await AuditLog.open(dir);
     for (let i = 0; i < 3; i++) await log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' });
     await log.close();
-    // Someone edits the middle record in place, with a "hash" made to end the SD element early.
+    // Someone edits the middle record in place, with a "hash" made to end the SD element early
+    // and a "time" with spaces (which would shift every header field after it) and non-ASCII.
     const file = listSegments(dir)[0]!.file;
     const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-    const forged = { ...(JSON.parse(lines[1]!) as Record<string, unknown>), outcome: 'denied', hash: 'f00"] [evil@1 x="y\\' };
+    const forged = { ...(JSON.parse(lines[1]!) as Record<string, unknown>), outcome: 'denied', time: 'gestern um 12 Uhr ü', hash: 'f00"] [evil@1 x="y\\' };
     lines[1] = JSON.stringify(forged);
     writeFileSync(file, lines.join('\n') + '\n');
     const f = await new Forwarder(dir, new SyslogSink({ url: `tcp://127.0.0.1:${col.port}` }), join(dir, '..', 'cursor.json')).start();
@@ -377,5 +377,7 @@ describe('a line that fails its check', () => {
     expect(col.messages.map((m) => m.msgid)).toEqual(['audit', 'audit-unverified', 'audit']);
     expect(col.messages.map((m) => m.msg)).toEqual(lines);
     expect(col.messages[1]!.sd).toEqual({ id: '2', hash: forged.hash, kind: 'event' });
+    // A time that is no RFC 5424 TIMESTAMP goes as NILVALUE; the record keeps it in MSG.
+    expect(col.messages.map((m) => m.time)).toEqual([(JSON.parse(lines[0]!) as AuditRecord).time, '-', (JSON.parse(lines[2]!) as AuditRecord).time]);
   });
 });

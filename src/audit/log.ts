@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { canonicalJson, sha256 } from '../core/hash';
 import { fsyncDir } from '../state/durable-file';
 import { redactDeep } from '../core/redact';
-import { AuditEntrySchema, GENESIS_HASH, headOf, type AuditEntryInput, type AuditRecord, type RecordHead } from './record';
+import { AuditEntrySchema, GENESIS_HASH, type AuditEntryInput, type AuditRecord } from './record';
 import { listSegments, segmentName } from './segments';
 
 export interface AuditLogOptions {
@@ -15,16 +15,19 @@ export interface AuditLogOptions {
 
 type AuditEntry = ReturnType<typeof AuditEntrySchema.parse>;
 
-/** Lines a group commit just made durable, exactly as written (each ends in a newline), in order. */
+/** What a group commit just made durable: its lines, in order, and their records. */
 export interface DurableBatch {
   segment: number;
   /** Byte offset in that segment where the first line starts. */
   offset: number;
-  lines: readonly string[];
-  /** Each line's length in UTF-8 bytes, newline included. */
-  lineBytes: readonly number[];
-  /** Each line's record as a collector's envelope names it (taken when it was chained). */
-  heads: readonly RecordHead[];
+  /**
+   * The bytes written, exactly as on disk: one line per record, each ending in a newline. The
+   * same buffer the file got, so a reader (the forwarder) copies bytes instead of encoding the
+   * text again, which it would otherwise do beside the writer (see Forwarder.besideWriter()).
+   */
+  bytes: Buffer;
+  /** Each line's record (as chained), in order. */
+  records: readonly AuditRecord[];
 }
 
 /** How far the log is on disk (written and fdatasync'd): readers behind the writer stop here. */
@@ -225,9 +228,9 @@ export class AuditLog {
           fsyncDir(this.dir);
           this.durablePos = { ...this.durablePos, segment: batch[0]!.opens, bytes: 0 };
         }
-        const lines = batch.map((p) => p.line);
-        const text = lines.join('');
-        await this.fh!.write(text);
+        // Encoded here once (writing the text would encode it just the same) and handed to the listeners as it is.
+        const bytes = Buffer.from(batch.length === 1 ? batch[0]!.line : batch.map((p) => p.line).join(''));
+        await this.fh!.write(bytes);
         const synced = this.fh!.datasync();
         this.syncingNow = true;
         this.releaseSyncWaiters();
@@ -238,15 +241,11 @@ export class AuditLog {
         }
         const last = batch[batch.length - 1]!.rec;
         const offset = this.durablePos.bytes;
-        // Per line only for listeners (the forwarder, which would otherwise measure them in a burst
-        // of its own); an append nobody forwards pays nothing for it.
-        const lineBytes = this.listeners.size ? lines.map((l) => Buffer.byteLength(l)) : null;
-        const bytes = lineBytes ? lineBytes.reduce((a, b) => a + b, 0) : Buffer.byteLength(text);
-        this.durablePos = { segment: this.durablePos.segment, bytes: offset + bytes, id: last.id, hash: last.hash };
+        this.durablePos = { segment: this.durablePos.segment, bytes: offset + bytes.length, id: last.id, hash: last.hash };
         for (const p of batch) p.resolve();
-        if (lineBytes) {
+        if (this.listeners.size) {
           const d = this.durablePos;
-          const written: DurableBatch = { segment: d.segment, offset, lines, lineBytes, heads: batch.map((p) => headOf(p.rec)) };
+          const written: DurableBatch = { segment: d.segment, offset, bytes, records: batch.map((p) => p.rec) };
           for (const fn of this.listeners) fn(d, written);
         }
       } catch (e) {

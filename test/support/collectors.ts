@@ -10,6 +10,8 @@ import { tempDir } from './app';
 export interface SyslogMessage {
   raw: string;
   pri: number;
+  /** TIMESTAMP ("-" when none). */
+  time: string;
   msgid: string;
   sd: Record<string, string>;
   /** The record JSON (MSG). */
@@ -24,7 +26,7 @@ export function parseSyslog(raw: string): SyslogMessage {
   if (!m) throw new Error(`not RFC 5424: ${raw.slice(0, 120)}`);
   const sd: Record<string, string> = {};
   for (const p of m[7]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) sd[p[1]!] = p[2]!.replace(/\\(.)/g, '$1');
-  return { raw, pri: Number(m[1]), msgid: m[6]!, sd, msg: m[8]! };
+  return { raw, pri: Number(m[1]), time: m[2]!, msgid: m[6]!, sd, msg: m[8]! };
 }
 
 /**

@@ -8,6 +8,15 @@ import { GENESIS_HASH, headOf, type AuditRecord } from '../record';
 import { listSegments, segmentName } from '../segments';
 import type { ForwardItem, Sink } from './sink';
 
+/** Where line `i` of a batch, starting at `at`, ends: at its newline (JSON holds none inside; the last line's is the batch's last byte). */
+const newlineOf = (b: DurableBatch, i: number, at: number): number => (i === b.records.length - 1 ? b.bytes.length - 1 : b.bytes.indexOf(10, at));
+
+/** Records read for one encode, and where the last of them ends (null: none). */
+interface Slice {
+  items: ForwardItem[];
+  end: Cursor | null;
+}
+
 /** Where forwarding stands, durably: the last record the collector is known to have. */
 export interface Cursor {
   /** Segment and byte offset just after that record's line. */
@@ -224,19 +233,23 @@ export class Forwarder {
    */
   private remember(batch: DurableBatch): void {
     this.remembered.push(batch);
-    this.rememberedLines += batch.lines.length;
+    this.rememberedLines += batch.records.length;
     while (this.rememberedLines > this.opts.memoryLines && this.remembered.length > 1) this.forgetOldest();
   }
 
   private forgetOldest(): void {
-    this.rememberedLines -= this.remembered.shift()!.lines.length;
+    this.rememberedLines -= this.remembered.shift()!.records.length;
   }
 
-  /** The next lines from memory if they start exactly at sendPos; null if not (read the disk). */
-  private fromMemory(limit: number): { items: ForwardItem[]; positions: Cursor[] } | null {
+  /**
+   * The next lines from memory if they start exactly at sendPos; null if not (read the disk).
+   * Per line only what a sink needs (a view of its bytes and its record): this runs beside the
+   * writer, where a cursor object and a newline search per line cost as much as the encoding.
+   */
+  private fromMemory(limit: number): Slice | null {
     const items: ForwardItem[] = [];
-    const positions: Cursor[] = [];
-    let pos = this.sendPos;
+    let end: Cursor | null = null;
+    const pos = this.sendPos;
     while (this.remembered.length && items.length < limit) {
       const b = this.remembered[0]!;
       if (b.segment < pos.segment) {
@@ -244,84 +257,87 @@ export class Forwarder {
         continue;
       }
       if (b.segment > pos.segment) break; // the writer rotated: the disk path moves on to the next segment
-      let at = b.offset;
+      const n = b.records.length;
+      const from: number = (end?.offset ?? pos.offset) - b.offset;
+      let at = 0;
       let i = 0;
-      for (; i < b.lines.length && at < pos.offset; i++) at += b.lineBytes[i]!;
-      if (i === b.lines.length) {
+      for (; i < n && at < from; i++) at = newlineOf(b, i, at) + 1;
+      if (i === n) {
         this.forgetOldest(); // all sent already
         continue;
       }
-      if (at !== pos.offset) break; // lines before this commit are not in memory
-      for (; i < b.lines.length && items.length < limit; i++) {
-        const line = b.lines[i]!;
-        const head = b.heads[i]!;
-        const end = at + b.lineBytes[i]!;
-        items.push({ id: head.id, line: line.slice(0, -1), bytes: end - at - 1, head, verified: true });
-        pos = { segment: b.segment, offset: end, id: head.id, hash: head.hash, lineStart: at };
-        positions.push(pos);
-        at = end;
+      if (at !== from) break; // lines before this commit are not in memory
+      let start = at;
+      for (; i < n && items.length < limit; i++) {
+        const nl = newlineOf(b, i, at);
+        const rec = b.records[i]!;
+        items.push({ id: rec.id, line: b.bytes.subarray(at, nl), head: rec, verified: true });
+        start = at;
+        at = nl + 1;
       }
-      if (i === b.lines.length) this.forgetOldest();
+      const rec = b.records[i - 1]!;
+      end = { segment: b.segment, offset: b.offset + at, id: rec.id, hash: rec.hash, lineStart: b.offset + start };
+      if (i === n) this.forgetOldest();
     }
-    if (!items.length) return null;
-    this.sendPos = pos;
-    return { items, positions };
+    if (!end) return null;
+    this.sendPos = end;
+    return { items, end };
   }
 
   /** Up to `limit` complete, durable lines after sendPos (moving on to the next segment at the end of one). */
-  private async readNext(limit: number): Promise<{ items: ForwardItem[]; positions: Cursor[] }> {
+  private async readNext(limit: number): Promise<Slice> {
     const remembered = this.fromMemory(limit);
     if (remembered) return remembered;
     const items: ForwardItem[] = [];
-    const positions: Cursor[] = [];
+    let end: Cursor | null = null;
     const durable = this.opts.log?.durable;
     for (;;) {
       const pos = this.sendPos;
-      if (durable && (pos.segment > durable.segment || (pos.segment === durable.segment && pos.offset >= durable.bytes))) return { items, positions };
+      if (durable && (pos.segment > durable.segment || (pos.segment === durable.segment && pos.offset >= durable.bytes))) return { items, end };
       const file = join(this.dir, segmentName(pos.segment));
-      if (!existsSync(file)) return { items, positions };
+      if (!existsSync(file)) return { items, end };
       const toOffset = durable && durable.segment === pos.segment ? durable.bytes : undefined;
-      let last = pos;
       await scanLines(file, (l) => {
-        const text = l.buf.toString('utf8', l.start, l.end);
         const c = checkLine(l.buf, l.start, l.end);
-        const rec = c.ok ? c.rec : (JSON.parse(text) as AuditRecord); // a line that is not JSON at all throws: forwarding stops there, loudly
-        const after: Cursor = { segment: pos.segment, offset: l.offset + (l.end - l.start) + 1, id: rec.id, hash: rec.hash, lineStart: l.offset };
-        items.push({ id: rec.id, line: text, bytes: l.end - l.start, head: headOf(rec), verified: c.ok });
-        positions.push(after);
-        last = after;
+        const rec = c.ok ? c.rec : (JSON.parse(l.buf.toString('utf8', l.start, l.end)) as AuditRecord); // a line that is not JSON at all throws: forwarding stops there, loudly
+        end = { segment: pos.segment, offset: l.offset + (l.end - l.start) + 1, id: rec.id, hash: rec.hash, lineStart: l.offset };
+        // A copy: scanLines reuses its buffer for the next lines.
+        items.push({ id: rec.id, line: Buffer.from(l.buf.subarray(l.start, l.end)), head: headOf(rec), verified: c.ok });
         return items.length < limit;
       }, { fromOffset: pos.offset, toOffset });
-      this.sendPos = last;
-      if (items.length >= limit) return { items, positions };
+      if (end) this.sendPos = end;
+      if (items.length >= limit) return { items, end };
       // End of this segment: move on only if a later one exists (the writer rotated).
-      if (durable && durable.segment === pos.segment) return { items, positions };
+      if (durable && durable.segment === pos.segment) return { items, end };
       const next = listSegments(this.dir).find((s) => s.n > pos.segment);
-      if (!next || (durable && next.n > durable.segment)) return { items, positions };
+      if (!next || (durable && next.n > durable.segment)) return { items, end };
       this.sendPos = { ...this.sendPos, segment: next.n, offset: 0, lineStart: 0 };
     }
   }
 
   /**
    * Up to `batch` records after sendPos, read and encoded a slice at a time beside the writer
-   * (besideWriter()); `full`: the batch filled up, so more may be waiting.
+   * (besideWriter()); `end`: where the last of them ends (null: none); `full`: the batch filled
+   * up, so more may be waiting.
    */
-  private async gather(): Promise<{ parts: unknown[]; positions: Cursor[]; full: boolean }> {
+  private async gather(): Promise<{ parts: unknown[]; records: number; end: Cursor | null; full: boolean }> {
     const parts: unknown[] = [];
-    const positions: Cursor[] = [];
+    let records = 0;
+    let end: Cursor | null = null;
     const from = this.sendPos;
     let full = true;
     try {
-      while (positions.length < this.opts.batch) {
-        const limit = Math.min(await this.besideWriter(), this.opts.batch - positions.length);
+      while (records < this.opts.batch) {
+        const limit = Math.min(await this.besideWriter(), this.opts.batch - records);
         if (this.stopping) break;
-        const { items, positions: at } = await this.readNext(limit);
-        if (items.length) {
-          this.oldestPendingTime ??= items[0]!.head.time;
-          parts.push(this.sink.encode(items));
-          positions.push(...at);
+        const slice = await this.readNext(limit);
+        if (slice.items.length) {
+          this.oldestPendingTime ??= slice.items[0]!.head.time;
+          parts.push(this.sink.encode(slice.items));
+          records += slice.items.length;
+          end = slice.end;
         }
-        if (items.length < limit) {
+        if (slice.items.length < limit) {
           full = false;
           break;
         }
@@ -330,7 +346,7 @@ export class Forwarder {
       this.sendPos = from; // nothing of this batch went out
       throw e;
     }
-    return { parts, positions, full };
+    return { parts, records, end, full };
   }
 
   private async loop(): Promise<void> {
@@ -344,7 +360,7 @@ export class Forwarder {
         await this.sleep(this.opts.retryMaxMs);
         continue;
       }
-      if (!batch.positions.length) {
+      if (!batch.end) {
         if (this.stopping) break;
         this.oldestPendingTime = null;
         await this.commit();
@@ -354,10 +370,11 @@ export class Forwarder {
         continue;
       }
       try {
-        const lastId = batch.positions[batch.positions.length - 1]!.id;
+        const lastId = batch.end.id;
         await this.sink.deliver(batch.parts, lastId);
         this.sentId = lastId;
-        this.inflight.push(...batch.positions);
+        // A sink confirms a delivery as a whole (its last record), so one cursor a delivery.
+        this.inflight.push(batch.end);
         backoff = this.opts.retryMinMs;
         if (this.lastError) {
           this.lastError = null;

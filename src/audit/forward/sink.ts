@@ -3,10 +3,11 @@ import type { RecordHead } from '../record';
 /** One record on its way to a collector. */
 export interface ForwardItem {
   id: number;
-  /** The record exactly as it is on disk (one JSON line, no newline): the SIEM copy can be chain-verified. */
-  line: string;
-  /** The line's length in UTF-8 bytes (known where it was read: framing need not measure it again). */
-  bytes: number;
+  /**
+   * The record exactly as it is on disk: its line's bytes, no newline (the SIEM copy can be
+   * chain-verified). Bytes, not text: a sink copies them into its message without encoding again.
+   */
+  line: Buffer;
   head: RecordHead;
   /** False if the line failed the byte check (see chain.ts): it is forwarded, marked, never dropped. */
   verified: boolean;
