@@ -136,7 +136,7 @@ if (!isMainThread && workerData?.role === 'collector') {
 }
 
 /** countingCollector on a thread of its own (its own event loop), asked for its count by message. */
-async function collectorThread(): Promise<{ port: number; count: () => Promise<number>; close: () => Promise<void> }> {
+export async function collectorThread(): Promise<{ port: number; count: () => Promise<number>; close: () => Promise<void> }> {
   const w = new Worker(__filename, { workerData: { role: 'collector' } });
   const next = () => new Promise<{ port?: number; count?: number }>((r) => w.once('message', r));
   const { port } = await next();
@@ -392,7 +392,7 @@ function meanWithInterval(xs: number[], draws = 10_000): { mean: number; interva
 }
 
 /** Where the line that ends at `end` starts (reads only the file's tail). */
-function lastLineStart(file: string, end: number): number {
+export function lastLineStart(file: string, end: number): number {
   const len = Math.min(end, 1 << 16);
   const buf = Buffer.alloc(len);
   const fd = openSync(file, 'r');

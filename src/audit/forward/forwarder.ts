@@ -243,8 +243,8 @@ export class Forwarder {
 
   /**
    * The next lines from memory if they start exactly at sendPos; null if not (read the disk).
-   * Per line only what a sink needs (a view of its bytes and its record): this runs beside the
-   * writer, where a cursor object and a newline search per line cost as much as the encoding.
+   * Per line only what a sink needs (a view of its bytes and its record), and one cursor for the
+   * last: this runs beside the writer (besideWriter()), where whatever it costs can delay an append.
    */
   private fromMemory(limit: number): Slice | null {
     const items: ForwardItem[] = [];

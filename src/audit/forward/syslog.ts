@@ -45,7 +45,7 @@ function syslogHeader(item: ForwardItem): string {
  * inside a record can never split or join messages. Written straight into one buffer: it runs
  * beside the writer, and what it costs delays the appends it meets (bench/audit-assurance.ts).
  * So the record's bytes are copied, not encoded again, and an ASCII header is neither measured
- * nor encoded as UTF-8 (together about 0.3 µs a record here, against 1.4 µs encoding the line).
+ * nor encoded as UTF-8.
  */
 export function syslogFrames(items: ForwardItem[]): Buffer {
   const heads: string[] = new Array(items.length);
