@@ -320,7 +320,7 @@ export class Forwarder {
    * (besideWriter()); `end`: where the last of them ends (null: none); `full`: the batch filled
    * up, so more may be waiting.
    */
-  private async gather(): Promise<{ parts: unknown[]; records: number; end: Cursor | null; full: boolean }> {
+  private async gather(): Promise<{ parts: unknown[]; end: Cursor | null; full: boolean }> {
     const parts: unknown[] = [];
     let records = 0;
     let end: Cursor | null = null;
@@ -346,7 +346,7 @@ export class Forwarder {
       this.sendPos = from; // nothing of this batch went out
       throw e;
     }
-    return { parts, records, end, full };
+    return { parts, end, full };
   }
 
   private async loop(): Promise<void> {
