@@ -135,6 +135,50 @@ if (!isMainThread && workerData?.role === 'collector') {
   });
 }
 
+if (!isMainThread && workerData?.role === 'arrivals') {
+  // Blocks this thread between arrivals (Atomics.wait: tens of µs precise, where a timer is 1 ms).
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  parentPort!.on('message', ({ n, perSecond, seed }: { n: number; perSecond: number; seed: number }) => {
+    const rand = seededRandom(seed);
+    let due = Number(ns()) / 1000;
+    for (let i = 0; i < n; i++) {
+      due += (-Math.log(1 - rand()) / perSecond) * 1e6;
+      for (let left = due - Number(ns()) / 1000; left > 0; left = due - Number(ns()) / 1000) Atomics.wait(nap, 0, 0, left / 1000);
+      parentPort!.postMessage(Number(ns()) / 1000); // arrived now (the nap may overrun `due` by 100 µs or so: not the bot's time)
+    }
+  });
+}
+
+/**
+ * Requests arriving at random (a Poisson process of `perSecond` on average), from a thread of its
+ * own, as requests reach the bot on its sockets: `run(n, each)` calls `each` on this thread as
+ * each arrives and resolves with, per arrival, when it arrived (sent by that thread) and when
+ * `each`'s promise settled, in µs of hrtime (one clock across threads), so that time this
+ * thread was busy when a request arrived counts.
+ */
+export function arrivalThread(perSecond: number): { run: (n: number, each: () => Promise<unknown>, seed: number) => Promise<[number, number][]>; close: () => Promise<void> } {
+  const w = new Worker(__filename, { workerData: { role: 'arrivals' } });
+  return {
+    run: (n, each, seed) =>
+      new Promise((resolve, reject) => {
+        const xs: [number, number][] = new Array(n);
+        let arrived = 0;
+        let settled = 0;
+        const onArrival = (sent: number) => {
+          const i = arrived++;
+          if (arrived === n) w.off('message', onArrival);
+          each().then(() => {
+            xs[i] = [sent, Number(ns()) / 1000];
+            if (++settled === n) resolve(xs);
+          }, reject);
+        };
+        w.on('message', onArrival);
+        w.postMessage({ n, perSecond, seed });
+      }),
+    close: () => w.terminate().then(() => undefined),
+  };
+}
+
 /** countingCollector on a thread of its own (its own event loop), asked for its count by message. */
 export async function collectorThread(): Promise<{ port: number; count: () => Promise<number>; close: () => Promise<void> }> {
   const w = new Worker(__filename, { workerData: { role: 'collector' } });
@@ -248,6 +292,11 @@ export interface ForwardingEffectOptions {
    * is noise (bench/forwarding-calibration.ts counts how often the test then says "slower").
    */
   sham?: boolean;
+  /**
+   * Open loop: appends arrive at this mean rate (arrivalThread()), each timed from its arrival
+   * to durable. Default: closed loop, each append awaited before the next (the writer saturated).
+   */
+  arrivalsPerSecond?: number;
 }
 
 /**
@@ -266,8 +315,9 @@ export interface ForwardingEffectOptions {
 export async function appendLatencyWithForwarding(log: AuditLog, append: () => Promise<unknown>, work: string, opts: ForwardingEffectOptions = {}): Promise<Record<string, unknown>> {
   // 6,000 appends a phase (1.5-2 s here): long enough for the forwarder to deliver while timed
   // (it gathers for a second); a phase of 1,500 ended before its first delivery.
-  const { rounds = 12, perRound = 6000, forwarderOptions = {}, sham = false } = opts;
+  const { rounds = 12, perRound = 6000, forwarderOptions = {}, sham = false, arrivalsPerSecond } = opts;
   const col = await collectorThread();
+  const arrivals = arrivalsPerSecond ? arrivalThread(arrivalsPerSecond) : null;
   const cursor = join(work, 'cursor-live.json');
   const all = { A: [] as number[], on: [] as number[], B: [] as number[] };
   const perRoundMedians: Round[] = [];
@@ -282,18 +332,20 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
     if (timing) for (const e of list.getEntries()) gcMs[timing] += e.duration;
   });
   gcObserver.observe({ entryTypes: ['gc'] });
-  const phase = async (kind: 'A' | 'on' | 'B'): Promise<[number, number]> => {
+  const phase = async (kind: 'A' | 'on' | 'B', round: number): Promise<[number, number]> => {
     const d = log.durable;
     writeFileSync(cursor, JSON.stringify({ segment: d.segment, offset: d.bytes, id: d.id, hash: d.hash, lineStart: lastLineStart(join(log.dir, segmentName(d.segment)), d.bytes) }));
     const before = kind === 'on' ? await col.count() : 0;
     const f = kind === 'on' && !sham ? await new Forwarder(log.dir, new SyslogSink({ url: `tcp://127.0.0.1:${col.port}` }), cursor, { ...forwarderOptions, log }).start() : null;
-    const xs: number[] = [];
+    let xs: number[] = [];
     timing = kind;
-    for (let i = 0; i < perRound; i++) {
-      const t = ns();
-      await append();
-      xs.push(Number(ns() - t) / 1000);
-    }
+    if (arrivals) xs = (await arrivals.run(perRound, append, round + 1)).map(([from, to]) => to - from); // the same arrivals in each phase of a round
+    else
+      for (let i = 0; i < perRound; i++) {
+        const t = ns();
+        await append();
+        xs.push(Number(ns() - t) / 1000);
+      }
     await new Promise((r) => setImmediate(r)); // let the observer hear of the last collections
     timing = null;
     if (f) {
@@ -312,11 +364,12 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   for (let r = 0; r < rounds; r++) {
     const m = { A: 0, on: 0, B: 0 };
     const p = { A: 0, on: 0, B: 0 };
-    for (const k of orders[r % orders.length]!) [m[k], p[k]] = await phase(k);
+    for (const k of orders[r % orders.length]!) [m[k], p[k]] = await phase(k, r);
     perRoundMedians.push(m);
     perRoundP99s.push(p);
   }
   await col.close();
+  await arrivals?.close();
   gcObserver.disconnect();
   const perThousand = (x: number) => Math.round((x / (rounds * perRound)) * 1000 * 10) / 10;
   const effectOn = (rs: Round[]) => meanWithInterval(rs.map((m) => m.on / ((m.A + m.B) / 2) - 1));
@@ -333,7 +386,7 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   // A forwarder that sent nothing while appends were timed was not measured at all.
   const measured = sham || sentWhileTimed >= expected / 4;
   return {
-    rounds, perRound, sham,
+    rounds, perRound, sham, load: arrivalsPerSecond ? `open loop, ${arrivalsPerSecond} appends/s arriving at random, each timed from its arrival` : 'closed loop, each append awaited before the next',
     withoutForwarding: { medianUs: us(median(off)), p99Us: us(percentile(off, 99)) },
     withForwarding: { medianUs: us(median(all.on)), p99Us: us(percentile(all.on, 99)), forwarded, expected, sentWhileTimed },
     effectPercent: { mean: pct(e.mean), interval95: e.interval.map(pct) },

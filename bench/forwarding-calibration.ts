@@ -4,7 +4,9 @@
  * noise) and for real, on one log, and counts how often each says "slower" (p < 0.05). A
  * calibrated test says so in about 1 sham run in 20; a real effect shows as many more real runs.
  *   npx tsc -p tsconfig.bench.json && node dist/bench/forwarding-calibration.js
- * BENCH_CALIBRATION_RUNS (default 5) pairs; about 3 minutes a pair. Figures: bench/results/forwarding-calibration.json.
+ * BENCH_CALIBRATION_RUNS (default 5) pairs; about 3 minutes a pair. BENCH_ARRIVALS_PER_SECOND:
+ * appends arriving at that rate instead of back to back (open loop), BENCH_PER_ROUND a phase
+ * (default 6,000). Figures: bench/results/forwarding-calibration.json.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,8 @@ interface Run {
 
 export async function main(): Promise<Record<string, unknown>> {
   const pairs = Number(process.env.BENCH_CALIBRATION_RUNS ?? 5);
+  const arrivalsPerSecond = process.env.BENCH_ARRIVALS_PER_SECOND ? Number(process.env.BENCH_ARRIVALS_PER_SECOND) : undefined;
+  const perRound = process.env.BENCH_PER_ROUND ? Number(process.env.BENCH_PER_ROUND) : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'vmbot-fwd-cal-'));
   const runs: { sham: Run[]; real: Run[] } = { sham: [], real: [] };
   try {
@@ -30,7 +34,7 @@ export async function main(): Promise<Record<string, unknown>> {
     for (let i = 0; i < pairs; i++) {
       // Alternate which goes first, so that neither kind always follows the other.
       for (const sham of i % 2 ? [false, true] : [true, false]) {
-        const r = (await appendLatencyWithForwarding(w.log, () => w.next(), dir, { sham })) as unknown as Run;
+        const r = (await appendLatencyWithForwarding(w.log, () => w.next(), dir, { sham, arrivalsPerSecond, perRound })) as unknown as Run;
         runs[sham ? 'sham' : 'real'].push(r);
         console.log(`forwarding calibration: ${sham ? 'sham' : 'real'} run: median ${r.effectPercent.mean}% (p=${r.slowdownP.median}), p99 ${r.p99EffectPercent.mean}% (p=${r.slowdownP.p99})`);
       }
@@ -41,7 +45,7 @@ export async function main(): Promise<Record<string, unknown>> {
   }
   const slower = (rs: Run[], k: 'median' | 'p99') => rs.filter((r) => r.slowdownP[k] < 0.05).length;
   const summary = {
-    pairs,
+    pairs, arrivalsPerSecond: arrivalsPerSecond ?? null,
     shamSaidSlower: { median: slower(runs.sham, 'median'), p99: slower(runs.sham, 'p99') },
     realSaidSlower: { median: slower(runs.real, 'median'), p99: slower(runs.real, 'p99') },
   };
