@@ -2,8 +2,9 @@
 # Install PowerShell 7.6.9 (pwsh) as a .NET tool into .tools/ for the PowerShell-backend tests.
 # 7.6.9 is the engine release tools/pshost hosts, so both passes run one PowerShell. The NuGet
 # copy we reach serves 7.6.9, 7.6.10 and 7.7.0 (which does not install on .NET 10); earlier
-# 7.6.x/7.5.x/7.4.x are not served. It targets .NET 10, the runtime CI has. If it cannot be installed, say why and exit 0: the backend suite
-# still runs on the PowerShell engine host (tools/pshost), and skips only the pwsh pass.
+# 7.6.x/7.5.x/7.4.x are not served. It targets .NET 10, the runtime CI has. If it cannot be
+# installed, say why and exit 0: the backend suite still runs on the PowerShell engine host
+# (tools/pshost), and skips only the pwsh pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # No telemetry, no update checks: from dotnet, pwsh or the engine host.
