@@ -30,6 +30,8 @@ import { verifyAudit } from '../src/audit/verify';
 import { median, percentile } from './report';
 
 const ns = () => process.hrtime.bigint();
+/** µs of hrtime: one clock across threads (arrivalThread() stamps arrivals with it). */
+export const usNow = () => Number(ns()) / 1000;
 const since = (t: bigint) => Number(ns() - t) / 1e6;
 
 /** Signs checkpoints of a log being pre-filled (what the bot's Checkpointer would have written). */
@@ -140,11 +142,11 @@ if (!isMainThread && workerData?.role === 'arrivals') {
   const nap = new Int32Array(new SharedArrayBuffer(4));
   parentPort!.on('message', ({ n, perSecond, seed }: { n: number; perSecond: number; seed: number }) => {
     const rand = seededRandom(seed);
-    let due = Number(ns()) / 1000;
+    let due = usNow();
     for (let i = 0; i < n; i++) {
       due += (-Math.log(1 - rand()) / perSecond) * 1e6;
-      for (let left = due - Number(ns()) / 1000; left > 0; left = due - Number(ns()) / 1000) Atomics.wait(nap, 0, 0, left / 1000);
-      parentPort!.postMessage(Number(ns()) / 1000); // arrived now (the nap may overrun `due` by 100 µs or so: not the bot's time)
+      for (let left = due - usNow(); left > 0; left = due - usNow()) Atomics.wait(nap, 0, 0, left / 1000);
+      parentPort!.postMessage(usNow()); // arrived now (the nap may overrun `due` by 100 µs or so: not the bot's time)
     }
   });
 }
@@ -156,7 +158,12 @@ if (!isMainThread && workerData?.role === 'arrivals') {
  * `each`'s promise settled, in µs of hrtime (one clock across threads), so that time this
  * thread was busy when a request arrived counts.
  */
-export function arrivalThread(perSecond: number): { run: (n: number, each: () => Promise<unknown>, seed: number) => Promise<[number, number][]>; close: () => Promise<void> } {
+export interface Arrivals {
+  run: (n: number, each: () => Promise<unknown>, seed: number) => Promise<[number, number][]>;
+  close: () => Promise<void>;
+}
+
+export function arrivalThread(perSecond: number): Arrivals {
   const w = new Worker(__filename, { workerData: { role: 'arrivals' } });
   return {
     run: (n, each, seed) =>
@@ -168,7 +175,7 @@ export function arrivalThread(perSecond: number): { run: (n: number, each: () =>
           const i = arrived++;
           if (arrived === n) w.off('message', onArrival);
           each().then(() => {
-            xs[i] = [sent, Number(ns()) / 1000];
+            xs[i] = [sent, usNow()];
             if (++settled === n) resolve(xs);
           }, reject);
         };
@@ -177,6 +184,21 @@ export function arrivalThread(perSecond: number): { run: (n: number, each: () =>
       }),
     close: () => w.terminate().then(() => undefined),
   };
+}
+
+/**
+ * `n` appends, each as [started or arrived, durable] in µs (usNow()): arriving from `arrivals`
+ * (open loop, `seed` picks the arrivals), or without it back to back, each awaited (closed loop).
+ */
+export async function timedAppends(n: number, append: () => Promise<unknown>, arrivals: Arrivals | null, seed: number): Promise<[number, number][]> {
+  if (arrivals) return arrivals.run(n, append, seed);
+  const xs: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    const t = usNow();
+    await append();
+    xs.push([t, usNow()]);
+  }
+  return xs;
 }
 
 /** countingCollector on a thread of its own (its own event loop), asked for its count by message. */
@@ -337,15 +359,8 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
     writeFileSync(cursor, JSON.stringify({ segment: d.segment, offset: d.bytes, id: d.id, hash: d.hash, lineStart: lastLineStart(join(log.dir, segmentName(d.segment)), d.bytes) }));
     const before = kind === 'on' ? await col.count() : 0;
     const f = kind === 'on' && !sham ? await new Forwarder(log.dir, new SyslogSink({ url: `tcp://127.0.0.1:${col.port}` }), cursor, { ...forwarderOptions, log }).start() : null;
-    let xs: number[] = [];
     timing = kind;
-    if (arrivals) xs = (await arrivals.run(perRound, append, round + 1)).map(([from, to]) => to - from); // the same arrivals in each phase of a round
-    else
-      for (let i = 0; i < perRound; i++) {
-        const t = ns();
-        await append();
-        xs.push(Number(ns() - t) / 1000);
-      }
+    const xs = (await timedAppends(perRound, append, arrivals, round + 1)).map(([from, to]) => to - from); // open loop: the same arrivals in each phase of a round
     await new Promise((r) => setImmediate(r)); // let the observer hear of the last collections
     timing = null;
     if (f) {

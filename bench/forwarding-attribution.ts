@@ -25,14 +25,11 @@ import { SyslogSink } from '../src/audit/forward/syslog';
 import { AuditLog } from '../src/audit/log';
 import { segmentName } from '../src/audit/segments';
 import { Writer } from './audit';
-import { arrivalThread, collectorThread, lastLineStart } from './audit-assurance';
+import { arrivalThread, collectorThread, lastLineStart, timedAppends, usNow as now } from './audit-assurance';
 import { median, percentile, writeResult } from './report';
 
 type Span = { kind: 'slice' | 'delivery' | 'cursor'; from: number; to: number };
 type Ran = 'slice' | 'delivery' | 'cursor' | 'nothing';
-
-/** µs of hrtime: one clock with arrivalThread()'s. */
-const now = () => Number(process.hrtime.bigint()) / 1000;
 
 /** The syslog sink, noting when its encodes (the slices) and its deliveries' socket writes run. */
 class NotingSink extends SyslogSink {
@@ -91,17 +88,10 @@ export async function main(): Promise<Record<string, unknown>> {
         const d = log.durable;
         writeFileSync(cursor, JSON.stringify({ segment: d.segment, offset: d.bytes, id: d.id, hash: d.hash, lineStart: lastLineStart(join(log.dir, segmentName(d.segment)), d.bytes) }));
         const f = kind === 'on' ? await new Forwarder(log.dir, new NotingSink(`tcp://127.0.0.1:${col.port}`, spans, () => noting), cursor, { log }).start() : null;
-        let xs: [number, number][] = [];
         spans.length = 0;
         cursorSpans.length = 0;
         noting = true;
-        if (arrivals) xs = await arrivals.run(perPhase, () => w.next(), r + 1);
-        else
-          for (let i = 0; i < perPhase; i++) {
-            const t = now();
-            await w.next();
-            xs.push([t, now()]);
-          }
+        const xs = await timedAppends(perPhase, () => w.next(), arrivals, r + 1);
         noting = false;
         for (const sp of [...spans, ...cursorSpans]) took[sp.kind].push(sp.to - sp.from);
         await f?.stop();
@@ -127,6 +117,7 @@ export async function main(): Promise<Record<string, unknown>> {
       }
     }
   } finally {
+    proto.commit = commit;
     await log.close();
     await col.close();
     await arrivals?.close();
