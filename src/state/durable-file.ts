@@ -20,14 +20,16 @@ export function writeFileDurable(file: string, data: string): void {
  * writeFileDurable off the event loop (`data` may come in pieces): the same temp + fsync +
  * rename + directory fsync, with the writes and fsyncs on libuv's thread pool, so a server keeps
  * answering (acking Slack within its 3 s) while state reaches the disk. Callers must not run two
- * for one file at once (same temp name).
+ * for one file at once (same temp name). `syncDir: false` skips the directory fsync, for a file
+ * whose older content after a power loss is harmless (never a torn one either way).
  */
-export async function writeFileDurableAsync(file: string, data: string | AsyncIterable<string>): Promise<void> {
+export async function writeFileDurableAsync(file: string, data: string | AsyncIterable<string>, opts: { syncDir?: boolean } = {}): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
   await writeSyncedAsync(tmp, 'w', data);
   await rename(tmp, file);
+  if (opts.syncDir === false) return;
   try {
     const d = await open(dir, 'r');
     try {

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkLine } from '../chain';
 import { scanLines } from '../lines';
 import type { AuditLog, DurableBatch } from '../log';
 import { GENESIS_HASH, headOf, type AuditRecord } from '../record';
 import { listSegments, segmentName } from '../segments';
+import { writeFileDurableAsync } from '../../state/durable-file';
 import type { ForwardItem, Sink } from './sink';
 
 /** Where line `i` of a batch, starting at `at`, ends: at its newline (JSON holds none inside; the last line's is the batch's last byte). */
@@ -409,16 +410,10 @@ export class Forwarder {
     this.cursorDirty = false;
     this.cursorWrittenAt = Date.now();
     const data: CursorFile = { ...this.cursor, sink: this.sink.name, target: this.sink.target, updatedAt: new Date().toISOString(), lastError: this.lastError, lastErrorAt: this.lastErrorAt };
-    // Temp file + fsync + rename, asynchronously: never a torn cursor, never a blocked event loop.
-    const tmp = join(dirname(this.cursorFile), `.${basename(this.cursorFile)}.tmp`);
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(data) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.cursorFile);
+    // Never a torn cursor, never a blocked event loop. No directory fsync: a cursor that power loss
+    // turns back only means records sent again (at-least-once, de-duplicated by id), and a journal
+    // commit every cursorEveryMs would sit beside the writer's fdatasync.
+    await writeFileDurableAsync(this.cursorFile, JSON.stringify(data) + '\n', { syncDir: false });
   }
 
   status(): ForwardStatus {
