@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 
@@ -12,6 +12,26 @@ export function median(xs: number[]): number {
 export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/**
+ * CPU time the hypervisor gave to other guests while ours wanted it ("steal", /proc/stat), in
+ * jiffies, beside all CPU time: the noise of a shared VM, measured rather than guessed. Null where
+ * the kernel does not say (not Linux).
+ */
+export function cpuSteal(): { steal: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return { steal: f[7] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+  } catch {
+    return null;
+  }
+}
+
+/** Share of CPU time stolen between two cpuSteal() readings, in percent (null if unknown or no time passed). */
+export function stealPercent(from: ReturnType<typeof cpuSteal>, to: ReturnType<typeof cpuSteal>): number | null {
+  if (!from || !to || to.total <= from.total) return null;
+  return Math.round(((to.steal - from.steal) / (to.total - from.total)) * 1000) / 10;
 }
 
 /** Print a bench's figures and write them to bench/results/<name>.json with the machine. */
