@@ -27,7 +27,7 @@ import { keyIdOf } from '../src/audit/keys';
 import type { AuditLog } from '../src/audit/log';
 import { listSegments, segmentName } from '../src/audit/segments';
 import { verifyAudit } from '../src/audit/verify';
-import { cpuSteal, median, percentile, stealPercent } from './report';
+import { cpuSteal, median, oneDecimal, percentile, stealPercent } from './report';
 
 const ns = () => process.hrtime.bigint();
 /** µs of hrtime: one clock across threads (arrivalThread() stamps arrivals with it). */
@@ -402,7 +402,7 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   const perThousand = (x: number) => Math.round((x / (rounds * perRound)) * 1000 * 10) / 10;
   const effectOn = (rs: Round[]) => meanWithInterval(rs.map((m) => m.on / ((m.A + m.B) / 2) - 1));
   const twice = (rs: Round[]) => meanWithInterval(rs.map((m) => m.B / m.A - 1));
-  const us = (x: number) => Math.round(x * 10) / 10;
+  const us = oneDecimal;
   const pct = (x: number) => Math.round(x * 1000) / 10;
   const off = [...all.A, ...all.B];
   const e = effectOn(perRoundMedians);
@@ -449,8 +449,7 @@ function hostSteal(rounds: Round[]): { without: number; with: number; highest: n
   if (!rounds.length || rounds.some((r) => Number.isNaN(r.on))) return null;
   const off = rounds.flatMap((r) => [r.A, r.B]);
   const on = rounds.map((r) => r.on);
-  const tenth = (x: number) => Math.round(x * 10) / 10;
-  return { without: tenth(median(off)), with: tenth(median(on)), highest: Math.max(...off, ...on) };
+  return { without: oneDecimal(median(off)), with: oneDecimal(median(on)), highest: Math.max(...off, ...on) };
 }
 
 /**

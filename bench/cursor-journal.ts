@@ -1,9 +1,10 @@
 /**
  * Does writing the forwarder's cursor slow the log's fdatasync through the file system (its
- * journal)? No bot code: a bare appender (300-byte lines arriving at random, 500 a second, group
+ * journal)? A bare appender, no bot code (300-byte lines arriving at random, 500 a second, group
  * commit, write + fdatasync, each timed from its arrival) beside one of
  *   none     no cursor;
- *   rename   a cursor written every 250 ms as the forwarder writes it (temp file, fsync, rename);
+ *   rename   a cursor written every 250 ms as the forwarder writes it (writeFileDurableAsync:
+ *            temp file, fsync, rename);
  *   inplace  a cursor rewritten in place every 250 ms (two fixed 512-byte slots, pwrite +
  *            fdatasync: no new inode, no rename, so nothing for the journal to commit).
  * Rounds alternate the order; per round, which cursor raised the appender's p99 over none.
@@ -12,9 +13,10 @@
  * directory (TMPDIR=/dev/shm: the same on tmpfs, to tell the disk's noise from the CPU's).
  * Figures: bench/results/cursor-journal.json.
  */
-import { mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileDurableAsync } from '../src/state/durable-file';
 import { median, percentile, writeResult } from './report';
 
 type Mode = 'none' | 'rename' | 'inplace';
@@ -43,15 +45,7 @@ async function phase(mode: Mode, n: number): Promise<{ medianMs: number; p99Ms: 
         await slots.write(b, 0, 512, (seq % 2) * 512);
         await slots.datasync();
       } else {
-        const tmp = `${cursor}.tmp`;
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(data + '\n');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, cursor);
+        await writeFileDurableAsync(cursor, data + '\n', { syncDir: false }); // as Forwarder.commit() does
       }
     }
   })();

@@ -2,6 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 
+/** Rounded to one decimal, for printing. */
+export const oneDecimal = (x: number) => Math.round(x * 10) / 10;
+
 /** Median of a sample (copied, then sorted). */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
