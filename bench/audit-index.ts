@@ -17,7 +17,7 @@ import type { AuditEntryInput } from '../src/audit/record';
 import { scanLines } from '../src/audit/lines';
 import { checkLine } from '../src/audit/chain';
 import { listSegments } from '../src/audit/segments';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 const RECORDS = Number(process.env.BENCH_INDEX_RECORDS ?? 1_000_000);
 const BATCH = 10_000;
@@ -29,7 +29,6 @@ const OPS = ['Start Virtual Machine', 'Stop Virtual Machine', 'Allow Input to Vi
 
 const ns = () => process.hrtime.bigint();
 const msSince = (a: bigint) => Number(ns() - a) / 1e6;
-const r1 = (x: number) => Math.round(x * 10) / 10;
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
 const userOf = (n: number) => `u${pad((n * 7919) % 10_000, 5)}`;
@@ -54,7 +53,7 @@ function entry(n: number): AuditEntryInput {
   };
 }
 
-const stats = (xs: number[]) => ({ n: xs.length, medianMs: r1(median(xs)), p99Ms: r1(percentile(xs, 99)), maxMs: r1(Math.max(...xs)) });
+const stats = (xs: number[]) => ({ n: xs.length, medianMs: oneDecimal(median(xs)), p99Ms: oneDecimal(percentile(xs, 99)), maxMs: oneDecimal(Math.max(...xs)) });
 
 async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
   const a = ns();
@@ -117,7 +116,7 @@ export async function main(): Promise<Record<string, unknown>> {
     for (let i = 0; i < more; i++) ps.push(log.append(entry(records + i)));
     await Promise.all(ps);
     const [catchUpMs, caught] = await timed(() => idx2.catchUp());
-    console.log(`audit-index bench: build ${Math.round(buildMs)} ms (${(indexBytes / 1e6).toFixed(0)} MB), reopen ${r1(reopenMs)} ms, catch-up of ${caught.added} records ${r1(catchUpMs)} ms`);
+    console.log(`audit-index bench: build ${Math.round(buildMs)} ms (${(indexBytes / 1e6).toFixed(0)} MB), reopen ${oneDecimal(reopenMs)} ms, catch-up of ${caught.added} records ${oneDecimal(catchUpMs)} ms`);
 
     // 3. Queries: by user (all of one user's ~100 records), by VM (~20), by a 1-hour time range (~450).
     const rnd = (i: number) => (i * 2654435761) >>> 0;
@@ -150,7 +149,7 @@ export async function main(): Promise<Record<string, unknown>> {
         if (got.records.map((r) => r.id).join() !== res.map((r) => r.id).join()) throw new Error(`index and scan disagree on ${name} #${i}`);
       }
       queries[name] = { indexed: stats(ix), fullScan: stats(sc), meanRows: Math.round(rows / INDEXED_QUERIES) };
-      summary[name] = { indexedMedianMs: r1(median(ix)), indexedP99Ms: r1(percentile(ix, 99)), scanMedianMs: r1(median(sc)), scanP99Ms: r1(percentile(sc, 99)), rows: Math.round(rows / INDEXED_QUERIES) };
+      summary[name] = { indexedMedianMs: oneDecimal(median(ix)), indexedP99Ms: oneDecimal(percentile(ix, 99)), scanMedianMs: oneDecimal(median(sc)), scanP99Ms: oneDecimal(percentile(sc, 99)), rows: Math.round(rows / INDEXED_QUERIES) };
       console.log(`audit-index bench: ${name}: indexed median ${summary[name].indexedMedianMs} ms p99 ${summary[name].indexedP99Ms} ms (${summary[name].rows} rows); full scan median ${summary[name].scanMedianMs} ms (n=${SCAN_QUERIES})`);
     }
 
@@ -168,7 +167,7 @@ export async function main(): Promise<Record<string, unknown>> {
       records,
       method: `log written through AuditLog.append (group commit), clock ${STEP_MS / 1000} s per record; ${INDEXED_QUERIES} indexed queries per kind with random keys, ${SCAN_QUERIES} full scans per kind (queryAudit, the previous audit query) in the same run; each indexed answer checked equal to the scan's`,
       fillMs,
-      index: { buildMs: Math.round(buildMs), bytes: indexBytes, reopenMs: r1(reopenMs), catchUp: { records: caught.added, ms: r1(catchUpMs) } },
+      index: { buildMs: Math.round(buildMs), bytes: indexBytes, reopenMs: oneDecimal(reopenMs), catchUp: { records: caught.added, ms: oneDecimal(catchUpMs) } },
       queries,
       summary,
       inMemoryAlternative: { buildMsAtEveryStart: Math.round(memBuildMs), heapMB: memHeapMB },

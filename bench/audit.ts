@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
 import type { AuditEntryInput } from '../src/audit/record';
 import { appendLatencyWithForwarding, BenchSigner, forwardingThroughput, verifyFigures } from './audit-assurance';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 /** BENCH_AUDIT_SIZES=1000,20000 for a quick trial; the figures that count are at 1M. */
 const SIZES = process.env.BENCH_AUDIT_SIZES ? process.env.BENCH_AUDIT_SIZES.split(',').map(Number) : [1_000, 100_000, 1_000_000];
@@ -28,7 +28,6 @@ const SYNC_PER_ROUND = 250;
 
 const ns = () => process.hrtime.bigint();
 const ms = (a: bigint) => Number(ns() - a) / 1e6;
-const us = (x: number) => Math.round(x * 10) / 10;
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
 const OPS = ['Start Virtual Machine', 'Stop Virtual Machine', 'Allow Input to Virtual Machine'];
@@ -147,7 +146,7 @@ function diskUsage(dir: string): { files: number; bytes: number; allocatedBytes:
   return { files: files.length, bytes, allocatedBytes };
 }
 
-const stats = (xs: number[]) => ({ n: xs.length, medianUs: us(median(xs)), p99Us: us(percentile(xs, 99)), meanUs: us(xs.reduce((a, b) => a + b, 0) / xs.length) });
+const stats = (xs: number[]) => ({ n: xs.length, medianUs: oneDecimal(median(xs)), p99Us: oneDecimal(percentile(xs, 99)), meanUs: oneDecimal(xs.reduce((a, b) => a + b, 0) / xs.length) });
 
 export async function main(): Promise<Record<string, unknown>> {
   const repoRoot = join(__dirname, '..', '..');
@@ -178,7 +177,7 @@ export async function main(): Promise<Record<string, unknown>> {
       // Re-open: what a restart costs at this size (reads only the last segment).
       const tOpen = ns();
       w.log = await AuditLog.open(logDir); // same writer: keeps the intent/result rhythm
-      const openMs = Math.round(ms(tOpen) * 10) / 10;
+      const openMs = oneDecimal(ms(tOpen));
 
       const bytes = meanLineBytes(logDir);
       const line = 'x'.repeat(bytes - 1) + '\n';

@@ -26,7 +26,7 @@ import { AuditLog } from '../src/audit/log';
 import { segmentName } from '../src/audit/segments';
 import { Writer } from './audit';
 import { arrivalThread, collectorThread, lastLineStart, timedAppends, usNow as now } from './audit-assurance';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 type Span = { kind: 'slice' | 'delivery' | 'cursor'; from: number; to: number };
 type Ran = 'slice' | 'delivery' | 'cursor' | 'nothing';
@@ -124,21 +124,20 @@ export async function main(): Promise<Record<string, unknown>> {
     rmSync(dir, { recursive: true, force: true });
   }
   const slowOver = percentile(off, 99);
-  const us = (x: number) => Math.round(x * 10) / 10;
   const nothing = on.filter((x) => x.ran === 'nothing');
   const baseRate = nothing.filter((x) => x.us > slowOver).length / nothing.length;
   const classes = Object.fromEntries(
     (['nothing', 'slice', 'delivery', 'cursor'] as const).map((k) => {
       const xs = on.filter((x) => x.ran === k);
       const slow = xs.filter((x) => x.us > slowOver).length;
-      const spent = k === 'nothing' ? {} : { runs: took[k].length, tookMedianUs: took[k].length ? us(median(took[k])) : null, tookMaxUs: took[k].length ? us(Math.max(...took[k])) : null };
-      return [k, { ...spent, appends: xs.length, medianUs: xs.length ? us(median(xs.map((x) => x.us))) : null, slow, slowMoreThanNothingPerPhase: Math.round(((slow - xs.length * baseRate) / rounds) * 10) / 10 }];
+      const spent = k === 'nothing' ? {} : { runs: took[k].length, tookMedianUs: took[k].length ? oneDecimal(median(took[k])) : null, tookMaxUs: took[k].length ? oneDecimal(Math.max(...took[k])) : null };
+      return [k, { ...spent, appends: xs.length, medianUs: xs.length ? oneDecimal(median(xs.map((x) => x.us))) : null, slow, slowMoreThanNothingPerPhase: oneDecimal((slow - xs.length * baseRate) / rounds) }];
     }),
   );
   const result = {
     rounds, perPhase, arrivalsPerSecond: rate, pinned: process.env.BENCH_PIN ?? null,
-    without: { medianUs: us(median(off)), p99Us: us(slowOver) },
-    with: { medianUs: us(median(on.map((x) => x.us))), p99Us: us(percentile(on.map((x) => x.us), 99)) },
+    without: { medianUs: oneDecimal(median(off)), p99Us: oneDecimal(slowOver) },
+    with: { medianUs: oneDecimal(median(on.map((x) => x.us))), p99Us: oneDecimal(percentile(on.map((x) => x.us), 99)) },
     byWhatRan: classes,
   };
   writeResult('forwarding-attribution', result);

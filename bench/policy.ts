@@ -16,7 +16,7 @@
  */
 import { PolicyEvaluator, type VmTarget } from '../src/policy/evaluator';
 import { PolicySchema, type Operation, type PolicyInput } from '../src/policy/schema';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 export const USERS = 10_000;
 export const TEAMS = 2_000;
@@ -310,7 +310,7 @@ export async function main(): Promise<Record<string, unknown>> {
       currentAgain: { perCallMedianUs: currentAgain.perCallMedianUs, perCallP99Us: currentAgain.perCallP99Us, batchedPerCallMedianUs: currentAgain.batchedPerCallMedianUs },
     },
     identify: { sample: idPer.length, medianUs: us(median(idPer) / 1000), p99Us: us(percentile(idPer, 99) / 1000) },
-    visibleWholeInventory: { vms: names.length, msPerListMedian: Math.round(median(listMs) * 10) / 10, visibleFound: listed },
+    visibleWholeInventory: { vms: names.length, msPerListMedian: oneDecimal(median(listMs)), visibleFound: listed },
     target: { decideMedianUs: 5, measuredMedianUs: medianUs, pass: medianUs < 5 },
     sink,
   };

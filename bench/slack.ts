@@ -23,7 +23,7 @@ import type { SlackFrontEnd } from '../src/adapters/slack/frontend';
 import { loadConfig } from '../src/core/config';
 import { silentLogger } from '../src/log/logger';
 import { startServer } from '../src/serve';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 const N = Number(process.env.BENCH_N ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -123,7 +123,7 @@ export async function main(): Promise<Record<string, unknown>> {
   slack.server.close();
   rmSync(dir, { recursive: true, force: true });
 
-  const stats = (xs: number[]) => ({ medianMs: Math.round(median(xs) * 10) / 10, p99Ms: Math.round(percentile(xs, 99) * 10) / 10, n: xs.length });
+  const stats = (xs: number[]) => ({ medianMs: oneDecimal(median(xs)), p99Ms: oneDecimal(percentile(xs, 99)), n: xs.length });
   const out = { concurrency: N, rounds: ROUNDS, vmbot: stats(res.vmbot), bareBolt: stats(res.bare) };
   const ratio = Math.round((out.vmbot.p99Ms / out.bareBolt.p99Ms) * 100) / 100;
   const result = { ...out, target: { p99Ratio: ratio, max: 1.5, pass: ratio <= 1.5 }, answered: slack.responses(), note: 'same run, loopback; load from a worker thread; vmbot drained after each burst' };

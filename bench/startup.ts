@@ -36,12 +36,11 @@ import { checkReferences, lintPolicy } from '../src/policy/lint';
 import { parsePolicyText } from '../src/policy/loader';
 import { PolicySchema } from '../src/policy/schema';
 import { generateEstate } from './policy';
-import { median, writeResult } from './report';
+import { median, oneDecimal, writeResult } from './report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const TARGET_MS = 500;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const round = (x: number) => Math.round(x * 10) / 10;
 
 interface ChildResult {
   bootMs: number;
@@ -61,7 +60,7 @@ function coldStart(policy: string, inventory: string, dataDir: string): ChildRes
 
 /** Medians of every figure over the runs of one scenario. */
 function summarise(runs: ChildResult[]) {
-  const med = (f: (r: ChildResult) => number) => round(median(runs.map(f)));
+  const med = (f: (r: ChildResult) => number) => oneDecimal(median(runs.map(f)));
   const phases = Object.fromEntries(Object.keys(runs[0]!.phases).map((p) => [p, med((r) => r.phases[p] ?? 0)]));
   return {
     openAppMs: med((r) => r.openAppMs),
@@ -125,12 +124,12 @@ export async function main(): Promise<Record<string, unknown>> {
       'openApp in a cold process: policy read+parse+schema+lint, evaluator, audit log and assurance, state, simulator with 100k VMs (inventory validated; state file seeded or read), start-up recovery and passes, audit index: up to ready to serve a request',
     estate: { users: Object.keys(est.input.users ?? {}).length, vms: est.inventory.size, policyBytes: policyText.length },
     runs: RUNS,
-    loadAverage: { before: loadBefore.map(round), after: loadavg().map(round) },
+    loadAverage: { before: loadBefore.map(oneDecimal), after: loadavg().map(oneDecimal) },
     firstStart: f,
     restart: r,
     estateInHyperV: h,
-    policyInProcessWarmMs: Object.fromEntries(Object.entries(policyPhases).map(([k, v]) => [k, round(median(v))])),
-    policyLintProcessMs: round(median(lintProcess)),
+    policyInProcessWarmMs: Object.fromEntries(Object.entries(policyPhases).map(([k, v]) => [k, oneDecimal(median(v))])),
+    policyLintProcessMs: oneDecimal(median(lintProcess)),
     target: {
       openAppUnderMs: TARGET_MS,
       firstStart: { openAppMs: f.openAppMs, pass: f.openAppMs < TARGET_MS },

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConversationStore } from '../src/adapters/teams/conversations';
-import { median, percentile, writeResult } from './report';
+import { median, oneDecimal, percentile, writeResult } from './report';
 
 const SIZES = [1_000, 10_000, 50_000];
 const aad = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -71,15 +71,14 @@ export async function main(): Promise<Record<string, unknown>> {
           toDisk.push(us(t) / 1000);
         }
       });
-      const r = (x: number) => Math.round(x * 10) / 10;
       out[String(n)] = {
-        unchangedUs: { median: r(median(same)), p99: r(percentile(same, 99)) },
-        changedUs: { median: r(median(changed)), p99: r(percentile(changed, 99)) },
-        changeOnDiskMs: { median: r(median(toDisk)), p99: r(percentile(toDisk, 99)) },
+        unchangedUs: { median: oneDecimal(median(same)), p99: oneDecimal(percentile(same, 99)) },
+        changedUs: { median: oneDecimal(median(changed)), p99: oneDecimal(percentile(changed, 99)) },
+        changeOnDiskMs: { median: oneDecimal(median(toDisk)), p99: oneDecimal(percentile(toDisk, 99)) },
         // The longest the event loop was held while changes went to disk (remember() included: a few µs).
-        longestStallMs: { changes: r(changeStallMs), allAtOnceWithSnapshot: r(fillStallMs) },
+        longestStallMs: { changes: oneDecimal(changeStallMs), allAtOnceWithSnapshot: oneDecimal(fillStallMs) },
       };
-      console.log(`teams store: ${n} users: remember() unchanged ${r(median(same))} µs, changed ${r(median(changed))} µs (event loop); on disk after ${r(median(toDisk))} ms; event loop held at most ${r(changeStallMs)} ms while changes went to disk (${r(fillStallMs)} ms while all ${n} went at once, snapshot included)`);
+      console.log(`teams store: ${n} users: remember() unchanged ${oneDecimal(median(same))} µs, changed ${oneDecimal(median(changed))} µs (event loop); on disk after ${oneDecimal(median(toDisk))} ms; event loop held at most ${oneDecimal(changeStallMs)} ms while changes went to disk (${oneDecimal(fillStallMs)} ms while all ${n} went at once, snapshot included)`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
