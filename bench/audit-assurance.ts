@@ -27,7 +27,7 @@ import { keyIdOf } from '../src/audit/keys';
 import type { AuditLog } from '../src/audit/log';
 import { listSegments, segmentName } from '../src/audit/segments';
 import { verifyAudit } from '../src/audit/verify';
-import { cpuSteal, median, oneDecimal, percentile, stealPercent } from './report';
+import { cpuSteal, median, oneDecimal, percentile, percentOneDecimal, stealPercent } from './report';
 
 const ns = () => process.hrtime.bigint();
 /** µs of hrtime: one clock across threads (arrivalThread() stamps arrivals with it). */
@@ -403,7 +403,7 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   const effectOn = (rs: Round[]) => meanWithInterval(rs.map((m) => m.on / ((m.A + m.B) / 2) - 1));
   const twice = (rs: Round[]) => meanWithInterval(rs.map((m) => m.B / m.A - 1));
   const us = oneDecimal;
-  const pct = (x: number) => Math.round(x * 1000) / 10;
+  const pct = percentOneDecimal;
   const off = [...all.A, ...all.B];
   const e = effectOn(perRoundMedians);
   const n = twice(perRoundMedians);

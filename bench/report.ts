@@ -5,6 +5,9 @@ import { cpus } from 'node:os';
 /** Rounded to one decimal, for printing. */
 export const oneDecimal = (x: number) => Math.round(x * 10) / 10;
 
+/** A fraction as a percentage rounded to one decimal (0.1234 -> 12.3), for printing. */
+export const percentOneDecimal = (x: number) => Math.round(x * 1000) / 10;
+
 /** Median of a sample (copied, then sorted). */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,7 +37,7 @@ export function cpuSteal(): { steal: number; total: number } | null {
 /** Share of CPU time stolen between two cpuSteal() readings, in percent (null if unknown or no time passed). */
 export function stealPercent(from: ReturnType<typeof cpuSteal>, to: ReturnType<typeof cpuSteal>): number | null {
   if (!from || !to || to.total <= from.total) return null;
-  return Math.round(((to.steal - from.steal) / (to.total - from.total)) * 1000) / 10;
+  return percentOneDecimal((to.steal - from.steal) / (to.total - from.total));
 }
 
 /** Print a bench's figures and write them to bench/results/<name>.json with the machine. */
