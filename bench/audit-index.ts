@@ -17,14 +17,14 @@ import type { AuditEntryInput } from '../src/audit/record';
 import { scanLines } from '../src/audit/lines';
 import { checkLine } from '../src/audit/chain';
 import { listSegments } from '../src/audit/segments';
-import { median, oneDecimal, percentile, writeResult } from './report';
+import { envNumber, median, oneDecimal, percentile, writeResult } from './report';
 
-const RECORDS = Number(process.env.BENCH_INDEX_RECORDS ?? 1_000_000);
+const RECORDS = envNumber('BENCH_INDEX_RECORDS', 1_000_000, { min: 1, integer: true });
 const BATCH = 10_000;
 const STEP_MS = 8_000;
 const T0 = Date.parse('2026-09-01T00:00:00Z');
 const INDEXED_QUERIES = 200;
-const SCAN_QUERIES = Number(process.env.BENCH_INDEX_SCANS ?? 5);
+const SCAN_QUERIES = envNumber('BENCH_INDEX_SCANS', 5, { min: 1, integer: true });
 const OPS = ['Start Virtual Machine', 'Stop Virtual Machine', 'Allow Input to Virtual Machine + Allow Output from Virtual Machine', 'status'];
 
 const ns = () => process.hrtime.bigint();

@@ -17,10 +17,13 @@ import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
 import type { AuditEntryInput } from '../src/audit/record';
 import { appendLatencyWithForwarding, BenchSigner, forwardingThroughput, verifyFigures } from './audit-assurance';
-import { median, oneDecimal, percentile, writeResult } from './report';
+import { benchNumber, median, oneDecimal, percentile, refuse, writeResult } from './report';
 
 /** BENCH_AUDIT_SIZES=1000,20000 for a quick trial; the figures that count are at 1M. */
-const SIZES = process.env.BENCH_AUDIT_SIZES ? process.env.BENCH_AUDIT_SIZES.split(',').map(Number) : [1_000, 100_000, 1_000_000];
+const SIZES = process.env.BENCH_AUDIT_SIZES ? process.env.BENCH_AUDIT_SIZES.split(',').map((raw) => {
+  const n = benchNumber('BENCH_AUDIT_SIZES', raw, undefined, { min: 1, integer: true });
+  return typeof n === 'number' ? n : refuse(n?.error ?? `BENCH_AUDIT_SIZES has an empty size: sizes separated by commas (1000,20000), not "${process.env.BENCH_AUDIT_SIZES}"`);
+}) : [1_000, 100_000, 1_000_000];
 const BATCH = 10_000;
 const ROUNDS = 4;
 const PER_ROUND = 500;

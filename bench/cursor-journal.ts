@@ -17,7 +17,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileDurableAsync } from '../src/state/durable-file';
-import { median, percentile, writeResult } from './report';
+import { envNumber, median, percentile, writeResult } from './report';
 
 type Mode = 'none' | 'rename' | 'inplace';
 const MODES: Mode[] = ['none', 'rename', 'inplace'];
@@ -80,8 +80,8 @@ async function phase(mode: Mode, n: number): Promise<{ medianMs: number; p99Ms: 
 }
 
 export async function main(): Promise<Record<string, unknown>> {
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 24);
-  const perPhase = Number(process.env.BENCH_PER_PHASE ?? 1500);
+  const rounds = envNumber('BENCH_ROUNDS', 24, { min: 1, integer: true });
+  const perPhase = envNumber('BENCH_PER_PHASE', 1500, { min: 1, integer: true });
   const runs: Record<Mode, { medianMs: number; p99Ms: number }[]> = { none: [], rename: [], inplace: [] };
   for (let r = 0; r < rounds; r++) {
     for (const m of r % 2 ? [...MODES].reverse() : MODES) runs[m].push(await phase(m, perPhase));

@@ -26,7 +26,7 @@ import { AuditLog } from '../src/audit/log';
 import { segmentName } from '../src/audit/segments';
 import { Writer } from './audit';
 import { arrivalThread, collectorThread, lastLineStart, timedAppends, usNow as now } from './audit-assurance';
-import { median, oneDecimal, percentile, writeResult } from './report';
+import { envNumber, median, oneDecimal, percentile, refuse, writeResult } from './report';
 
 type Span = { kind: 'slice' | 'delivery' | 'cursor'; from: number; to: number };
 type Ran = 'slice' | 'delivery' | 'cursor' | 'nothing';
@@ -56,16 +56,18 @@ function pin(spec: string): void {
 }
 
 export async function main(): Promise<Record<string, unknown>> {
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
-  const perPhase = Number(process.env.BENCH_PER_PHASE ?? 6000);
-  const rate = process.env.BENCH_ARRIVALS_PER_SECOND ? Number(process.env.BENCH_ARRIVALS_PER_SECOND) : null;
+  const rounds = envNumber('BENCH_ROUNDS', 8, { min: 1, integer: true });
+  const perPhase = envNumber('BENCH_PER_PHASE', 6000, { min: 1, integer: true });
+  const rate = envNumber('BENCH_ARRIVALS_PER_SECOND', undefined, { min: 1 }) ?? null;
+  const pinning = process.env.BENCH_PIN;
+  if (pinning && !/^\d+,\d+$/.test(pinning)) refuse(`BENCH_PIN must be two CPU numbers, the event loop's and the other threads' (0,1), not "${pinning}"`);
   const arrivals = rate ? arrivalThread(rate) : null;
   const dir = mkdtempSync(join(tmpdir(), 'vmbot-fwd-attr-'));
   const col = await collectorThread();
   const w = new Writer(await AuditLog.open(join(dir, 'audit')));
   const log = w.log;
   await Promise.all(Array.from({ length: 5000 }, () => w.next()));
-  if (process.env.BENCH_PIN) pin(process.env.BENCH_PIN);
+  if (pinning) pin(pinning);
   const cursor = join(dir, 'cursor.json');
   const spans: Span[] = [];
   let noting = false;
@@ -135,7 +137,7 @@ export async function main(): Promise<Record<string, unknown>> {
     }),
   );
   const result = {
-    rounds, perPhase, arrivalsPerSecond: rate, pinned: process.env.BENCH_PIN ?? null,
+    rounds, perPhase, arrivalsPerSecond: rate, pinned: pinning ?? null,
     without: { medianUs: oneDecimal(median(off)), p99Us: oneDecimal(slowOver) },
     with: { medianUs: oneDecimal(median(on.map((x) => x.us))), p99Us: oneDecimal(percentile(on.map((x) => x.us), 99)) },
     byWhatRan: classes,

@@ -12,13 +12,13 @@
  * bench/results/forwarding-calibration.json. Saved results of several runs of it, tested as one:
  *   node dist/bench/forwarding-calibration.js --pool a.json b.json ...
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
 import { Writer } from './audit';
 import { appendLatencyWithForwarding, slowdownP, slowestOfThree, type Round } from './audit-assurance';
-import { writeResult } from './report';
+import { envNumber, readJson, refuse, writeResult } from './report';
 
 interface Run {
   effectPercent: { mean: number };
@@ -30,10 +30,11 @@ interface Run {
 }
 
 export async function main(): Promise<Record<string, unknown>> {
-  const pairs = Number(process.env.BENCH_CALIBRATION_RUNS ?? 5);
-  const arrivalsPerSecond = process.env.BENCH_ARRIVALS_PER_SECOND ? Number(process.env.BENCH_ARRIVALS_PER_SECOND) : undefined;
-  const perRound = process.env.BENCH_PER_ROUND ? Number(process.env.BENCH_PER_ROUND) : undefined;
-  const forwarderOptions = process.env.BENCH_CURSOR_EVERY_MS ? { cursorEveryMs: Number(process.env.BENCH_CURSOR_EVERY_MS) } : {};
+  const pairs = envNumber('BENCH_CALIBRATION_RUNS', 5, { min: 1, integer: true });
+  const arrivalsPerSecond = envNumber('BENCH_ARRIVALS_PER_SECOND', undefined, { min: 1 });
+  const perRound = envNumber('BENCH_PER_ROUND', undefined, { min: 1, integer: true });
+  const cursorEveryMs = envNumber('BENCH_CURSOR_EVERY_MS', undefined);
+  const forwarderOptions = cursorEveryMs === undefined ? {} : { cursorEveryMs };
   const dir = mkdtempSync(join(tmpdir(), 'vmbot-fwd-cal-'));
   const runs: { sham: Run[]; real: Run[] } = { sham: [], real: [] };
   try {
@@ -64,7 +65,7 @@ export async function main(): Promise<Record<string, unknown>> {
  * test's power is in them (the host's theft swamps effects of forwarding's size), and as whole
  * rounds are kept or left by a figure forwarding does not change, the test stays calibrated.
  */
-const quietSteal = Number(process.env.BENCH_QUIET_STEAL ?? 2);
+const quietSteal = envNumber('BENCH_QUIET_STEAL', 2);
 
 /** The counts of runs that said "slower", and both tests on all runs' rounds at once, and on their quiet rounds. */
 function summarize(runs: { sham: Run[]; real: Run[] }, pairs: number) {
@@ -99,12 +100,24 @@ function printSummary(summary: ReturnType<typeof summarize>, pairs: number): voi
   console.log(`forwarding calibration: quiet rounds (steal <= ${summary.quietStealPercent}% in each phase) as one test: sham ${all(summary.pooledQuiet.sham)}; real ${all(summary.pooledQuiet.real)}`);
 }
 
+/** What main() saves, as far as --pool reads it. */
+interface Saved {
+  runs: { sham: Run[]; real: Run[] };
+  arrivalsPerSecond: number | null;
+  forwarderOptions?: unknown;
+}
+
 /**
  * `--pool a.json b.json ...`: the same tests on the runs of saved calibrations together (results
  * of one code and load, from different hours), without running anything.
  */
 function pool(files: string[]): void {
-  const saved = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { runs: { sham: Run[]; real: Run[] }; arrivalsPerSecond: number | null; forwarderOptions?: unknown });
+  if (!files.length) refuse('--pool needs the saved results to pool: --pool a.json b.json ...');
+  const saved = files.map((f) => {
+    const x = readJson<Partial<Saved> | null>(f);
+    if (!Array.isArray(x?.runs?.sham) || !Array.isArray(x.runs.real)) refuse(`${f} is not a saved forwarding calibration (it has no sham and real runs)`);
+    return x as Saved;
+  });
   const settings = new Set(saved.map((x) => JSON.stringify([x.arrivalsPerSecond, x.forwarderOptions ?? {}])));
   if (settings.size > 1) console.log(`forwarding calibration: warning: the files differ in load or forwarder options (${[...settings].join(' / ')})`);
   // Results saved before the bench counted slowest-of-three: counted here from their phases, as the bench does.

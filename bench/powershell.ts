@@ -14,14 +14,14 @@ import { z } from 'zod';
 import { packageRoot } from '../src/core/config';
 import { PowerShellBackend, RUNNER_MODULE } from '../src/hyperv/powershell/backend';
 import { invocation, psQuote } from '../src/hyperv/powershell/quote';
-import { median, percentile, writeResult } from './report';
+import { envNumber, median, percentile, writeResult } from './report';
 
 // No telemetry or update check from the PowerShells the bench starts (they inherit this).
 process.env.POWERSHELL_TELEMETRY_OPTOUT = '1';
 process.env.POWERSHELL_UPDATECHECK = 'Off';
 
-const WARM_CALLS = Number(process.env.BENCH_PS_WARM ?? 200);
-const COLD_CALLS = Number(process.env.BENCH_PS_COLD ?? 10);
+const WARM_CALLS = envNumber('BENCH_PS_WARM', 200, { min: 1, integer: true });
+const COLD_CALLS = envNumber('BENCH_PS_COLD', 10, { min: 1, integer: true });
 const exe = (dir: string, name: string) => join(packageRoot(), dir, process.platform === 'win32' ? `${name}.exe` : name);
 
 interface Figures {

@@ -8,6 +8,47 @@ export const oneDecimal = (x: number) => Math.round(x * 10) / 10;
 /** A fraction as a percentage rounded to one decimal (0.1234 -> 12.3), for printing. */
 export const percentOneDecimal = (x: number) => Math.round(x * 1000) / 10;
 
+/** What a BENCH_* setting may be: a finite number, at least `min` (default 0), whole if `integer`. */
+export interface NumberRule {
+  min?: number;
+  integer?: boolean;
+}
+
+/**
+ * A BENCH_* setting's value (`raw` as the environment has it), or `fallback` when unset or empty;
+ * a string saying what is wrong when it is not a number the bench can use (not NaN run on).
+ */
+export function benchNumber<F extends number | undefined>(name: string, raw: string | undefined, fallback: F, rule: NumberRule = {}): number | F | { error: string } {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const x = Number(raw);
+  const min = rule.min ?? 0;
+  if (!Number.isFinite(x) || x < min || (rule.integer && !Number.isInteger(x))) {
+    return { error: `${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${min}, not "${raw}"` };
+  }
+  return x;
+}
+
+/** Stop the bench with one plain line (exit 2): bad input is said, not shown as a stack trace. */
+export function refuse(message: string): never {
+  console.error(`bench: ${message}`);
+  process.exit(2);
+}
+
+/** A BENCH_* setting from the environment, or `fallback` when unset; anything else stops the bench (refuse()). */
+export function envNumber<F extends number | undefined>(name: string, fallback: F, rule: NumberRule = {}): number | F {
+  const x = benchNumber(name, process.env[name], fallback, rule);
+  return typeof x === 'object' ? refuse(x.error) : x;
+}
+
+/** A saved result (JSON) read for re-analysis; a missing or unreadable file stops the bench (refuse()). */
+export function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (e) {
+    return refuse(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
 /** Median of a sample (copied, then sorted). */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

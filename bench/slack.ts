@@ -23,10 +23,10 @@ import type { SlackFrontEnd } from '../src/adapters/slack/frontend';
 import { loadConfig } from '../src/core/config';
 import { silentLogger } from '../src/log/logger';
 import { startServer } from '../src/serve';
-import { median, oneDecimal, percentile, writeResult } from './report';
+import { envNumber, median, oneDecimal, percentile, writeResult } from './report';
 
-const N = Number(process.env.BENCH_N ?? 200);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const N = envNumber('BENCH_N', 200, { min: 1, integer: true });
+const ROUNDS = envNumber('BENCH_ROUNDS', 5, { min: 1, integer: true });
 const SECRET = 'abcdef0123456789abcdef0123456789';
 const TOKEN = 'xoxb-1111111111-2222222222-benchbenchbench';
 

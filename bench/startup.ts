@@ -36,9 +36,9 @@ import { checkReferences, lintPolicy } from '../src/policy/lint';
 import { parsePolicyText } from '../src/policy/loader';
 import { PolicySchema } from '../src/policy/schema';
 import { generateEstate } from './policy';
-import { median, oneDecimal, writeResult } from './report';
+import { envNumber, median, oneDecimal, writeResult } from './report';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = envNumber('BENCH_RUNS', 5, { min: 1, integer: true });
 const TARGET_MS = 500;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
