@@ -363,7 +363,7 @@ export async function appendLatencyWithForwarding(log: AuditLog, append: () => P
   const phase = async (kind: 'A' | 'on' | 'B', round: number): Promise<[number, number, number]> => {
     const d = log.durable;
     writeFileSync(cursor, JSON.stringify({ segment: d.segment, offset: d.bytes, id: d.id, hash: d.hash, lineStart: lastLineStart(join(log.dir, segmentName(d.segment)), d.bytes) }));
-    const before = kind === 'on' ? await col.count() : 0;
+    const before = await col.count(); // in every phase, so that all are prepared alike (the sham's too)
     const f = kind === 'on' && !sham ? await new Forwarder(log.dir, new SyslogSink({ url: `tcp://127.0.0.1:${col.port}` }), cursor, { ...forwarderOptions, log }).start() : null;
     timing = kind;
     const stealFrom = cpuSteal();

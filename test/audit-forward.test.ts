@@ -351,6 +351,49 @@ describe('the forwarder behind a live writer', () => {
     const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
     expect(sink.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
   });
+
+  test('beside an idle writer, fresh records are encoded a slice at a time with the event loop turning between slices (a request arriving meanwhile waits for one slice, not a batch); a backlog on disk goes in whole batches', async () => {
+    const dir = join(tempDir(), 'audit');
+    const log = await AuditLog.open(dir);
+    const event = (i: number) => log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' });
+    class TurnSink extends RecordingSink {
+      /** Per encode: whether the event loop turned (a setImmediate ran) since the one before. */
+      turned: boolean[] = [];
+      private turn = true;
+      override encode(items: ForwardItem[]): ForwardItem[] {
+        this.turned.push(this.turn);
+        this.turn = false;
+        setImmediate(() => (this.turn = true));
+        return super.encode(items);
+      }
+    }
+    const live = new TurnSink();
+    live.log = log;
+    const f = await new Forwarder(dir, live, join(dir, '..', 'cursor.json'), { log, slice: 8, coalesceMs: 100, pollMs: 50 }).start();
+    try {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => event(i))); // a burst, then the writer is idle
+      await until('caught up', () => live.confirmed() === log.head.id, 10_000);
+    } finally {
+      await f.stop(0);
+    }
+    expect(live.encodes.length).toBeGreaterThan(10);
+    expect(live.encodes.every((e) => e.n <= 8)).toBe(true);
+    expect(live.turned.every(Boolean)).toBe(true);
+    // Read back from disk (no live lines to hand): a catch-up, at once.
+    const head = log.head.id;
+    const backlog = new TurnSink();
+    const g = await new Forwarder(dir, backlog, join(dir, '..', 'cursor-backlog.json'), { log, slice: 8, coalesceMs: 100, pollMs: 50 }).start();
+    try {
+      await until('the backlog', () => backlog.confirmed() === head, 10_000);
+    } finally {
+      await g.stop(0);
+      await log.close();
+    }
+    expect(backlog.encodes[0]!.n).toBe(head);
+    const disk = listSegments(dir).flatMap((s) => readFileSync(s.file, 'utf8').split('\n').filter(Boolean));
+    expect(live.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
+    expect(backlog.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
+  });
 });
 
 describe('a line that fails its check', () => {

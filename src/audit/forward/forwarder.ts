@@ -140,17 +140,31 @@ export class Forwarder {
    * many to take then. A busy writer's thread is idle while each group commit's fdatasync is with
    * the disk (hundreds of µs); a slice taken then is done before the commit completes. A whole
    * batch read and framed at once (about 1 ms for 500 records) instead held back every append it
-   * met, which showed in the writer's p99 (bench/audit-assurance.ts). With the writer idle,
-   * nobody waits: a batch.
+   * met, which showed in the writer's p99 (bench/audit-assurance.ts). With the writer idle, a
+   * request may arrive at any moment: live lines (from memory) go a slice at a time, the event
+   * loop turning between slices, so it waits for one slice at most; a catch-up from disk (where
+   * each read opens the segment) goes a batch at a time.
    */
   private async besideWriter(): Promise<number> {
     const log = this.opts.log;
-    if (!log?.writing || this.draining) return this.opts.batch;
+    if (!log || this.draining) return this.opts.batch;
+    if (!log.writing) {
+      if (!this.servesFromMemory()) return this.opts.batch;
+      await new Promise((r) => setImmediate(r));
+      return this.opts.slice;
+    }
     let stalled: NodeJS.Timeout | undefined;
     // A commit that takes this long has stalled on the disk: forwarding does not wait on it.
     await Promise.race([log.whileSyncing(), new Promise((r) => (stalled = setTimeout(r, 50)))]);
     clearTimeout(stalled);
     return this.opts.slice;
+  }
+
+  /** The next lines to send are the writer's, kept in memory (see fromMemory()). */
+  private servesFromMemory(): boolean {
+    const b = this.remembered[0];
+    const at = this.sendPos;
+    return !!b && (b.segment < at.segment || (b.segment === at.segment && b.offset <= at.offset));
   }
 
   private wake(): void {
