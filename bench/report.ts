@@ -16,7 +16,7 @@ export interface NumberRule {
 
 /**
  * A BENCH_* setting's value (`raw` as the environment has it), or `fallback` when unset or empty;
- * a string saying what is wrong when it is not a number the bench can use (not NaN run on).
+ * `{ error }` saying what is wrong when it is not a number the bench can use (not NaN run on).
  */
 export function benchNumber<F extends number | undefined>(name: string, raw: string | undefined, fallback: F, rule: NumberRule = {}): number | F | { error: string } {
   if (raw === undefined || raw.trim() === '') return fallback;

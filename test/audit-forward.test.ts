@@ -378,7 +378,8 @@ describe('the forwarder behind a live writer', () => {
     }
     expect(live.encodes.length).toBeGreaterThan(10);
     expect(live.encodes.every((e) => e.n <= 8)).toBe(true);
-    expect(live.turned.every(Boolean)).toBe(true);
+    // (A slice taken during a commit, on a slow disk, follows the commit's completion instead.)
+    expect(live.turned.every((turned, i) => turned || live.encodes[i]!.syncing)).toBe(true);
     // Read back from disk (no live lines to hand): a catch-up, at once.
     const head = log.head.id;
     const backlog = new TurnSink();
