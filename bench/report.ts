@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
+import { numberSetting, type NumberRule } from '../src/core/number-setting';
 
 /** Rounded to one decimal, for printing. */
 export const oneDecimal = (x: number) => Math.round(x * 10) / 10;
@@ -8,24 +9,15 @@ export const oneDecimal = (x: number) => Math.round(x * 10) / 10;
 /** A fraction as a percentage rounded to one decimal (0.1234 -> 12.3), for printing. */
 export const percentOneDecimal = (x: number) => Math.round(x * 1000) / 10;
 
-/** What a BENCH_* setting may be: a finite number, at least `min` (default 0), whole if `integer`. */
-export interface NumberRule {
-  min?: number;
-  integer?: boolean;
-}
-
 /**
  * A BENCH_* setting's value (`raw` as the environment has it), or `fallback` when unset or empty;
- * `{ error }` saying what is wrong when it is not a number the bench can use (not NaN run on).
+ * `{ error }` naming the setting and saying what is wrong when it is not a number the bench can
+ * use (not NaN run on). Checked as the bot checks its own settings (numberSetting).
  */
 export function benchNumber<F extends number | undefined>(name: string, raw: string | undefined, fallback: F, rule: NumberRule = {}): number | F | { error: string } {
   if (raw === undefined || raw.trim() === '') return fallback;
-  const x = Number(raw);
-  const min = rule.min ?? 0;
-  if (!Number.isFinite(x) || x < min || (rule.integer && !Number.isInteger(x))) {
-    return { error: `${name} must be ${rule.integer ? 'a whole number' : 'a number'} of at least ${min}, not "${raw}"` };
-  }
-  return x;
+  const x = numberSetting(rule).safeParse(raw);
+  return x.success ? x.data : { error: `${name} ${x.error.issues[0]!.message}` };
 }
 
 /** Stop the bench with one plain line (exit 2): bad input is said, not shown as a stack trace. */

@@ -16,11 +16,12 @@ describe('bench settings', () => {
   });
 
   test.each([
-    ['abc', {}, 'BENCH_X must be a number of at least 0, not "abc"'],
-    ['-1', {}, 'BENCH_X must be a number of at least 0, not "-1"'],
-    ['0', { min: 1, integer: true }, 'BENCH_X must be a whole number of at least 1, not "0"'],
-    ['2.5', { min: 1, integer: true }, 'BENCH_X must be a whole number of at least 1, not "2.5"'],
-    ['Infinity', {}, 'BENCH_X must be a number of at least 0, not "Infinity"'],
+    ['abc', {}, 'BENCH_X must be a number; "abc" is not one'],
+    ['-1', {}, 'BENCH_X must be at least 0'],
+    ['0', { min: 1, integer: true }, 'BENCH_X must be at least 1'],
+    ['2.5', { min: 1, integer: true }, 'BENCH_X must be a whole number; "2.5" is not one'],
+    ['Infinity', {}, 'BENCH_X must be a number; "Infinity" is not one'],
+    ['0x10', {}, 'BENCH_X must be a number; "0x10" is not one'],
   ])('%s is refused, naming the setting and what it may be', (raw, rule, error) => {
     expect(benchNumber('BENCH_X', raw, 5, rule)).toEqual({ error });
   });
@@ -44,7 +45,7 @@ describe('a bench stops on bad input with one plain line', () => {
   test('a setting that is not a number', () => {
     process.env.BENCH_TEST_SETTING = '5x';
     expect(() => envNumber('BENCH_TEST_SETTING', 1)).toThrow('exit 2');
-    expect(said).toHaveBeenCalledWith('bench: BENCH_TEST_SETTING must be a number of at least 0, not "5x"');
+    expect(said).toHaveBeenCalledWith('bench: BENCH_TEST_SETTING must be a number; "5x" is not one');
   });
 
   test('a saved result that is missing or not JSON', () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VmbotError } from './errors';
+import { numberSetting } from './number-setting';
 
 /** The package root (holds policies/), from src/core or dist/src/core alike. */
 export function packageRoot(): string {
@@ -14,14 +15,7 @@ export function packageRoot(): string {
   return dir;
 }
 
-// In words, as every other setting's message: zod's own ("expected number, received NaN") never shows.
-const int = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .refine((s) => /^-?\d+$/.test(s), { error: (i) => `must be a whole number; "${String(i.input).slice(0, 40)}" is not one` })
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const int = (min: number, max: number) => numberSetting({ min, max, integer: true });
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 /** Every setting vmbot reads, from VMBOT_* variables; secrets (later: tokens) only from here. */
