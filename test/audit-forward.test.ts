@@ -395,6 +395,49 @@ describe('the forwarder behind a live writer', () => {
     expect(live.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
     expect(backlog.received.map((it) => it.line.toString('utf8'))).toEqual(disk);
   });
+
+  test('while records flow the cursor is written once an interval, the first at a random point of the first (forwarders started together do not write in step); a stop writes it at once', async () => {
+    // Each write (temp file, fsync, rename) waits on the disk beside the writer's fdatasync.
+    const dir = join(tempDir(), 'audit');
+    const cursorFile = join(dir, '..', 'cursor.json');
+    const log = await AuditLog.open(dir);
+    const sink = new RecordingSink();
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    const started = Date.now();
+    const f = await new Forwarder(dir, sink, cursorFile, { log, cursorEveryMs: 1000, coalesceMs: 20, pollMs: 50 }).start();
+    random.mockRestore();
+    // Each write as the file shows it (its updatedAt), with when it was seen.
+    const writes: { at: number; id: number; updatedAt: string }[] = [];
+    const watch = setInterval(() => {
+      let c: { id: number; updatedAt: string };
+      try {
+        c = JSON.parse(readFileSync(cursorFile, 'utf8')) as typeof c;
+      } catch {
+        return; // not written yet
+      }
+      if (c.updatedAt !== writes.at(-1)?.updatedAt) writes.push({ at: Date.now() - started, id: c.id, updatedAt: c.updatedAt });
+    }, 5);
+    try {
+      for (let i = 0; Date.now() - started < 2600; i++) {
+        await log.append({ kind: 'event', correlationId: `c${i}`, operation: 'vm.status', outcome: 'ok' });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await until('caught up', () => sink.confirmed() === log.head.id, 10_000);
+    } finally {
+      clearInterval(watch);
+      await f.stop(0);
+    }
+    // Records went out from the first moments on; the cursor not before half an interval.
+    expect(sink.deliveries.length).toBeGreaterThan(20);
+    expect(writes.length).toBeGreaterThanOrEqual(2);
+    expect(writes.length).toBeLessThanOrEqual(3);
+    expect(writes[0]!.at).toBeGreaterThanOrEqual(480);
+    expect(writes[0]!.at).toBeLessThan(1500);
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(950);
+    expect(writes.every((w, i) => i === 0 || w.id > writes[i - 1]!.id)).toBe(true);
+    expect((JSON.parse(readFileSync(cursorFile, 'utf8')) as { id: number }).id).toBe(log.head.id);
+    await log.close();
+  });
 });
 
 describe('a line that fails its check', () => {
