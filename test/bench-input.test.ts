@@ -22,6 +22,7 @@ describe('bench settings', () => {
     ['2.5', { min: 1, integer: true }, 'BENCH_X must be a whole number; "2.5" is not one'],
     ['Infinity', {}, 'BENCH_X must be a number; "Infinity" is not one'],
     ['0x10', {}, 'BENCH_X must be a number; "0x10" is not one'],
+    ['1e999', {}, 'BENCH_X must be a number; "1e999" is not one'],
   ])('%s is refused, naming the setting and what it may be', (raw, rule, error) => {
     expect(benchNumber('BENCH_X', raw, 5, rule)).toEqual({ error });
   });

@@ -55,6 +55,12 @@ describe('configuration', () => {
     expect(configError({ [name]: value }).message).toContain(name);
   });
 
+  test('a whole number too long to be a number is refused in words, as any other (not zod\'s "expected number, received Infinity")', () => {
+    const e = configError({ VMBOT_HTTP_PORT: '9'.repeat(400) });
+    expect(e.message).toContain('VMBOT_HTTP_PORT: must be a whole number');
+    expect(e.message).not.toMatch(/Infinity|expected number/);
+  });
+
   test('every problem is reported at once', () => {
     const e = configError({ VMBOT_BACKEND: 'x', VMBOT_TYPO: '1', VMBOT_LOG_LEVEL: 'loud' });
     for (const n of ['VMBOT_BACKEND', 'VMBOT_TYPO', 'VMBOT_LOG_LEVEL']) expect(e.message).toContain(n);

@@ -9,6 +9,7 @@ export interface NumberRule {
 
 const WHOLE = /^-?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+// (Finite too: "1e999" has the shape of a number and is Infinity.)
 
 /**
  * A number given as text (an environment variable), checked with messages in words: zod's own
@@ -20,7 +21,7 @@ export function numberSetting({ min = 0, max, integer = false }: NumberRule = {}
   return z
     .string()
     .trim()
-    .refine((s) => (integer ? WHOLE : DECIMAL).test(s), { error: (i) => `must be ${integer ? 'a whole number' : 'a number'}; "${String(i.input).slice(0, 40)}" is not one` })
+    .refine((s) => (integer ? WHOLE : DECIMAL).test(s) && Number.isFinite(Number(s)), { error: (i) => `must be ${integer ? 'a whole number' : 'a number'}; "${String(i.input).slice(0, 40)}" is not one` })
     .transform(Number)
     .pipe(max === undefined ? n : n.max(max, `must be at most ${max}`));
 }
