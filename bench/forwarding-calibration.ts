@@ -17,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditLog } from '../src/audit/log';
 import { Writer } from './audit';
-import { appendLatencyWithForwarding, slowdownP, slowestOfThree, type Round } from './audit-assurance';
-import { envNumber, readJson, refuse, writeResult } from './report';
+import { appendLatencyWithForwarding, slowdownP, slowestOfThree, typicalForwardingEffect, type Round } from './audit-assurance';
+import { envNumber, percentOneDecimal, readJson, refuse, writeResult } from './report';
 
 interface Run {
   effectPercent: { mean: number };
@@ -77,7 +77,13 @@ function summarize(runs: { sham: Run[]; real: Run[] }, pairs: number) {
     const phases = rs.flatMap((r) => r.phases).filter((ph) => !quiet || (ph.stealPercent && Math.max(ph.stealPercent.A, ph.stealPercent.on, ph.stealPercent.B) <= quietSteal));
     const of = (k: 'medianUs' | 'p99Us') => {
       const rounds = phases.map((ph) => ph[k]);
-      return { rounds: rounds.length, slowdownP: rounds.length ? Number(slowdownP(rounds).toPrecision(2)) : null, slowestOfThree: slowestOfThree(rounds) };
+      if (!rounds.length) return { rounds: 0, slowdownP: null, slowestOfThree: slowestOfThree(rounds), effectPercent: null };
+      // How large, not only whether (the typical round's factor): the sham's is what noise alone makes of it.
+      const size = typicalForwardingEffect(rounds);
+      return {
+        rounds: rounds.length, slowdownP: Number(slowdownP(rounds).toPrecision(2)), slowestOfThree: slowestOfThree(rounds),
+        effectPercent: { mean: percentOneDecimal(size.mean), interval95: size.interval.map(percentOneDecimal) },
+      };
     };
     return { median: of('medianUs'), p99: of('p99Us') };
   };
@@ -92,9 +98,10 @@ function summarize(runs: { sham: Run[]; real: Run[] }, pairs: number) {
 function printSummary(summary: ReturnType<typeof summarize>, pairs: number): void {
   const said = (x: typeof summary.shamSaidSlower) => `median ${x.median}/${pairs}, p99 ${x.p99}/${pairs} (slowest of three: median ${x.slowestMedian}/${pairs}, p99 ${x.slowestP99}/${pairs})`;
   type Pool = typeof summary.pooled.sham;
+  const size = (t: Pool['median']) => (t.effectPercent ? `${t.effectPercent.mean > 0 ? '+' : ''}${t.effectPercent.mean}% [${t.effectPercent.interval95.join(', ')}]` : '');
   const all = (x: Pool) =>
     !x.median.rounds ? 'no rounds'
-      : `median p=${x.median.slowdownP} (slowest in ${x.median.slowestOfThree.slowest}/${x.median.rounds}, p=${x.median.slowestOfThree.p}), p99 p=${x.p99.slowdownP} (slowest in ${x.p99.slowestOfThree.slowest}/${x.p99.rounds}, p=${x.p99.slowestOfThree.p})`;
+      : `median ${size(x.median)} p=${x.median.slowdownP} (slowest in ${x.median.slowestOfThree.slowest}/${x.median.rounds}, p=${x.median.slowestOfThree.p}), p99 ${size(x.p99)} p=${x.p99.slowdownP} (slowest in ${x.p99.slowestOfThree.slowest}/${x.p99.rounds}, p=${x.p99.slowestOfThree.p})`;
   console.log(`forwarding calibration: "slower" (p < 0.05) in sham runs: ${said(summary.shamSaidSlower)}; in real runs: ${said(summary.realSaidSlower)}`);
   console.log(`forwarding calibration: all rounds as one test: sham ${all(summary.pooled.sham)}; real ${all(summary.pooled.real)}`);
   console.log(`forwarding calibration: quiet rounds (steal <= ${summary.quietStealPercent}% in each phase) as one test: sham ${all(summary.pooledQuiet.sham)}; real ${all(summary.pooledQuiet.real)}`);
