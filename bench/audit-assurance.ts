@@ -499,26 +499,29 @@ function seededRandom(seed: number): () => number {
   return () => ((seed = (seed * 1103515245 + 12345) >>> 0) % 2 ** 31) / 2 ** 31;
 }
 
-/** Mean and a 95% bootstrap interval of it (fixed seed: the same figures give the same interval). */
 /**
  * The effect of forwarding over rounds: per round the phase with it against the mean of the two
- * without (a fraction; 0.05 is 5% slower), averaged, with a 95% interval from resampling rounds.
+ * without (0.05: 5% slower), averaged, with a 95% interval from resampling rounds.
  */
-export function forwardingEffect(rounds: Round[]): { mean: number; interval: [number, number] } {
+function forwardingEffect(rounds: Round[]): { mean: number; interval: [number, number] } {
   return meanWithInterval(rounds.map((m) => m.on / ((m.A + m.B) / 2) - 1));
 }
 
 /**
- * The same as a typical factor: the geometric mean of the per-round ratios, with its interval. A
- * round's p99 rests on its few slowest appends, so one round in a slow spell of the host can make
- * it three times its neighbours; on the log scale that round weighs as much as a threefold speed-up
- * would, not more. Used to size an effect over many rounds.
+ * The same as a typical factor, on the log scale: per round the phase with forwarding against the
+ * geometric mean of the two without, averaged over rounds, with its interval. A round's p99 rests
+ * on its few slowest appends, so one round in a slow spell of the host can make it three times its
+ * neighbours; on the log scale that round weighs as much as a threefold speed-up would, not more.
+ * And where the three phases differ by noise alone the figure is 0 on average (the arithmetic mean
+ * of the two without is larger than their geometric one, which would make forwarding look
+ * faster). Used to size an effect over many rounds.
  */
 export function typicalForwardingEffect(rounds: Round[]): { mean: number; interval: [number, number] } {
-  const logs = meanWithInterval(rounds.map((m) => Math.log(m.on / ((m.A + m.B) / 2))));
+  const logs = meanWithInterval(rounds.map((m) => Math.log(m.on) - (Math.log(m.A) + Math.log(m.B)) / 2));
   return { mean: Math.expm1(logs.mean), interval: [Math.expm1(logs.interval[0]), Math.expm1(logs.interval[1])] };
 }
 
+/** Mean and a 95% bootstrap interval of it (fixed seed: the same figures give the same interval). */
 function meanWithInterval(xs: number[], draws = 10_000): { mean: number; interval: [number, number] } {
   const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
   const rand = seededRandom(12345);
